@@ -1,0 +1,47 @@
+"""Hydra entry point: `python -m phaze` or the `phaze` console script; dispatches on `task.name`.
+
+User errors (ConfigError) print one line on stderr and exit with status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from phaze.config import ConfigError, register_schemas, validate
+
+# An absolute path: a relative config_path breaks the console script (DESIGN §10).
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+EXIT_CONFIG_ERROR = 2
+
+register_schemas()
+
+
+def run_task(cfg: DictConfig, out_dir: Path) -> dict:
+    validate(cfg)
+    if cfg.task.name == "inspect":
+        from phaze.tasks import inspect
+
+        return inspect.run(cfg, out_dir)
+    raise ConfigError("task.name", cfg.task.name, "a task with a runner")
+
+
+@hydra.main(config_path=CONF_DIR, config_name="config", version_base="1.3")
+def app(cfg: DictConfig) -> None:
+    try:
+        run_task(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except ConfigError as err:
+        print(f"phaze: {err}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG_ERROR)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

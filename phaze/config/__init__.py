@@ -1,0 +1,48 @@
+"""Typed configuration: one dataclass per Hydra config group, registered in the ConfigStore, plus the
+cross-field rules (`validate`) that a type system cannot express.
+
+Schemas are stored as `schema/<group>/base` and pulled into each YAML file with
+`defaults: [/schema/<group>/base@_here_, _self_]`, so they never show up as a selectable choice
+(DESIGN §10).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import DictConfig, OmegaConf
+
+from phaze.config import model, task
+from phaze.config.errors import ConfigError
+
+SCHEMAS: dict[str, type] = {
+    "model": model.ModelConfig,
+    "task": task.TaskConfig,
+    "inspect": task.InspectConfig,
+}
+
+
+def register_schemas() -> None:
+    cs = ConfigStore.instance()
+    for group, node in SCHEMAS.items():
+        cs.store(group=f"schema/{group}", name="base", node=node)
+
+
+def as_object(cfg: DictConfig, key: str) -> Any:
+    """The typed dataclass instance behind `cfg[key]` (a structured config section)."""
+    return OmegaConf.to_object(cfg[key])
+
+
+def validate(cfg: DictConfig) -> None:
+    """Apply every group's cross-field rules; raises ConfigError on the first violation."""
+    model_cfg = as_object(cfg, "model")
+    model.validate(model_cfg)
+    task.validate(as_object(cfg, "task"))
+    if cfg.task.name == "inspect":
+        inspect_cfg = as_object(cfg, "inspect")
+        task.validate_inspect(inspect_cfg)
+        model.validate_tensor_width(model_cfg, inspect_cfg.tensor_width, "inspect.tensor_width")
+
+
+__all__ = ["ConfigError", "as_object", "register_schemas", "validate"]

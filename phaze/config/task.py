@@ -1,0 +1,33 @@
+"""Schemas of the `task` group and of the per-task settings sections (`inspect`, ...)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from phaze.config.errors import ConfigError
+
+TASKS = ("inspect",)
+
+
+@dataclass
+class TaskConfig:
+    name: str = "inspect"
+
+
+@dataclass
+class InspectConfig:
+    """`task=inspect`: one model at one micro-batch and tensor width."""
+
+    microbatch: int = 1
+    tensor_width: int = 1
+    sequence_parallel: bool = False
+
+
+def validate(cfg: TaskConfig) -> None:
+    if cfg.name not in TASKS:
+        raise ConfigError("task.name", cfg.name, f"one of {', '.join(TASKS)}")
+
+
+def validate_inspect(cfg: InspectConfig) -> None:
+    if not isinstance(cfg.microbatch, int) or cfg.microbatch <= 0:
+        raise ConfigError("inspect.microbatch", cfg.microbatch, "a positive integer")

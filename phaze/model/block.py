@@ -1,0 +1,86 @@
+"""One transformer layer (the `block` kind), repeated L times (DESIGN §3).
+
+Pre-LN (GPT-2/3, OPT >= 1.3B, LLaMA) normalises each sub-layer's input; post-LN (BERT, OPT-350m)
+normalises after each residual add. Attention is grouped-query when kv_heads < heads (Ainslie et al.
+2023); SwiGLU (Shazeer 2020) uses gate and up projections and a third GEMM.
+"""
+
+from __future__ import annotations
+
+from phaze.config.model import ModelConfig
+from phaze.model.autograd import ForwardLayer
+from phaze.model.layers import ROPE_CYCLE_OPS, Shape, _Ops
+
+
+def _attention(o: _Ops, cfg: ModelConfig, sh: Shape, x: str) -> str:
+    """QKV -> scores -> softmax -> dropout -> context -> out-projection; returns the row-parallel output."""
+    t, h, s, b = sh.t, cfg.hidden, sh.s, sh.b
+    d_head = h // cfg.heads
+    q_cols, kv_cols = h // t, h * cfg.kv_heads // cfg.heads // t
+    heads = b * cfg.heads // t
+    xin = o.enter_tp("attn.f", x)
+    qkv_cols = q_cols + 2 * kv_cols
+    # Under sequence parallelism the GEMM keeps its sharded input x and re-gathers it for dW.
+    y = o.gemm("qkv", xin, (1, sh.tokens, qkv_cols, h), h * qkv_cols, saves=(x,))
+    if cfg.biases:
+        y = o.bias("qkv.bias", y, sh.tokens * qkv_cols, qkv_cols)
+    if cfg.position_embedding == "rope":
+        y = o.vector("rope", (y,), sh.tokens * qkv_cols, ROPE_CYCLE_OPS)
+    q = o.l.tensor("q", sh.tokens * q_cols)
+    k = o.l.tensor("k", sh.tokens * kv_cols)
+    v = o.l.tensor("v", sh.tokens * kv_cols)
+    # q, k, v are column slices of y: their gradients are concatenated into dy, not summed.
+    o.l.concat_grads.add(y)
+    scores = o.gemm("scores", y, (heads, s, s, d_head), 0, saves=(q, k), weight=False, y=y)
+    scale_mask = o.vector("scale_mask", (scores,), heads * s * s, ("add_sub_mul_neg", "masked_fill"))
+    probs = o.vector("softmax", (scale_mask,), heads * s * s, ("softmax",), saves=("softmax",), selective=True)
+    if cfg.dropout:
+        probs = o.dropout("attn_dropout", probs, heads * s * s, selective=True)
+    ctx = o.gemm("context", probs, (heads, s, d_head, s), 0, saves=(probs, v), weight=False, y=y)
+    out_params = h * h // t
+    return o.gemm("out_proj", ctx, (1, sh.tokens, h, h // t), out_params, saves=(ctx,))
+
+
+def _mlp(o: _Ops, cfg: ModelConfig, sh: Shape, x: str) -> str:
+    t, h = sh.t, cfg.hidden
+    f = cfg.ffn // t
+    xin = o.enter_tp("mlp.f", x)
+
+    def up_proj(name: str) -> str:
+        y = o.gemm(name, xin, (1, sh.tokens, f, h), h * f, saves=(x,))
+        return o.bias(f"{name}.bias", y, sh.tokens * f, f) if cfg.biases else y
+
+    if cfg.activation == "swiglu":
+        gate = up_proj("gate")
+        act = o.vector("silu", (gate,), sh.tokens * f, ("sigmoid_silu",), saves=(gate,))
+        up = up_proj("up")
+        hidden = o.vector("swiglu_mul", (act, up), sh.tokens * f, ("add_sub_mul_neg",), saves=(act, up))
+    else:
+        y = up_proj("fc1")
+        hidden = o.vector(cfg.activation, (y,), sh.tokens * f, (cfg.activation,), saves=(y,))
+    return o.gemm("fc2", hidden, (1, sh.tokens, h, f), f * h, saves=(hidden,))
+
+
+def _residual(o: _Ops, cfg: ModelConfig, sh: Shape, name: str, y: str, skip: str) -> str:
+    """g/reduce-scatter, the un-split bias, dropout and the residual add after a row-parallel GEMM."""
+    y = o.leave_tp(f"{name}.g", y)
+    numel = sh.region * cfg.hidden
+    if cfg.biases:
+        y = o.bias(f"{name}.bias", y, numel, cfg.hidden)
+    if cfg.dropout:
+        y = o.dropout(f"{name}.dropout", y, numel)
+    return o.add(f"{name}.residual", y, skip, numel)
+
+
+def build_block(cfg: ModelConfig, sh: Shape) -> ForwardLayer:
+    layer = ForwardLayer("block", sh.e)
+    o = _Ops(layer, sh)
+    x = layer.layer_input("x", sh.region * cfg.hidden)
+    if cfg.pre_ln:
+        h1 = _residual(o, cfg, sh, "attn", _attention(o, cfg, sh, o.norm("ln1", x, cfg)), x)
+        out = _residual(o, cfg, sh, "mlp", _mlp(o, cfg, sh, o.norm("ln2", h1, cfg)), h1)
+    else:
+        h1 = o.norm("ln1", _residual(o, cfg, sh, "attn", _attention(o, cfg, sh, x), x), cfg)
+        out = o.norm("ln2", _residual(o, cfg, sh, "mlp", _mlp(o, cfg, sh, h1), h1), cfg)
+    layer.output = out
+    return layer

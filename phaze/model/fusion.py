@@ -1,0 +1,92 @@
+"""Operator fusion over a whole layer graph (DESIGN §3).
+
+Two rules, applied to a fixed point, as in PHAZE's TVM-style pass (reference/phaze-original.md §3.4) but
+over the whole layer instead of per traced sub-graph, so results do not depend on layer boundaries:
+
+1. epilogue: a GEMM whose only successor is an element-wise or norm vector op of the GEMM's output size
+   absorbs it (bias, activation, dropout, residual add, norm);
+2. chain: a vector op whose only successor is an element-wise vector op of the same size absorbs it.
+
+Fusing is legal only if the absorbed op's other inputs are ready before the absorbing op starts, i.e.
+their producers are ancestors of it; otherwise fusion would add a dependency (or a cycle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import networkx as nx
+
+from phaze.model.ops import LayerGraph, Op, OpKind
+
+ELEMENTWISE = frozenset({"relu", "gelu", "tanh", "sin_cos", "sigmoid_silu", "add_sub_mul_neg", "div",
+                         "pow_sqrt_exp", "dropout", "erf", "masked_fill"})
+NORMS = frozenset({"layernorm", "rmsnorm"})
+
+
+def _is_vector(op: Op, allowed: frozenset[str]) -> bool:
+    return op.kind is OpKind.VECTOR and bool(op.vector_ops) and set(op.vector_ops) <= allowed
+
+
+def _out_numel(op: Op) -> int:
+    if op.kind is OpKind.GEMM:
+        b, n, m, _ = op.gemm  # type: ignore[misc]
+        return b * n * m
+    return op.numel
+
+
+def _absorb(host: Op, guest: Op) -> Op:
+    """host followed by guest as one op: host's reads plus guest's extra inputs, guest's writes."""
+    internal = host.bytes_written
+    return replace(host, vector_ops=host.vector_ops + guest.vector_ops, numel=_out_numel(host),
+                   bytes_read=host.bytes_read + max(guest.bytes_read - internal, 0),
+                   bytes_written=guest.bytes_written, params=host.params + guest.params,
+                   saves=host.saves + tuple(s for s in guest.saves if s not in host.saves),
+                   name=f"{host.name}+{guest.name}")
+
+
+def _candidate(g: nx.DiGraph, u: int) -> int | None:
+    succs = list(g.successors(u))
+    if len(succs) != 1:
+        return None
+    v = succs[0]
+    host, guest = g.nodes[u]["op"], g.nodes[v]["op"]
+    if host.kind is OpKind.GEMM:
+        ok = _is_vector(guest, ELEMENTWISE | NORMS)
+    elif host.kind is OpKind.VECTOR and host.vector_ops:
+        ok = _is_vector(guest, ELEMENTWISE)
+    else:
+        ok = False
+    if not ok or _out_numel(host) != guest.numel:
+        return None
+    others = [p for p in g.predecessors(v) if p != u]
+    if others and not set(others) <= nx.ancestors(g, u):
+        return None
+    return v
+
+
+def fuse(layer: LayerGraph) -> LayerGraph:
+    """Return a new LayerGraph with rules 1 and 2 applied until nothing changes."""
+    g = layer.graph
+    changed = True
+    while changed:
+        changed = False
+        for u in list(nx.topological_sort(g)):
+            if u not in g:
+                continue
+            v = _candidate(g, u)
+            if v is None:
+                continue
+            g.nodes[u]["op"] = _absorb(g.nodes[u]["op"], g.nodes[v]["op"])
+            for p in g.predecessors(v):
+                if p != u:
+                    g.add_edge(p, u)
+            for w in g.successors(v):
+                g.add_edge(u, w)
+            g.remove_node(v)
+            changed = True
+    order = sorted(g.nodes, key=lambda n: n)  # original indices are already a topological order
+    index = {n: i for i, n in enumerate(order)}
+    edges = sorted((index[a], index[b]) for a, b in g.edges)
+    return LayerGraph(layer.kind, layer.pass_, [g.nodes[n]["op"] for n in order], edges, layer.tensors,
+                      layer.input_bytes, layer.output_bytes)

@@ -1,0 +1,1 @@
+"""Human-facing output: console tables now; plots and comparison tables as the search lands."""

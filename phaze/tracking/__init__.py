@@ -1,0 +1,1 @@
+"""Result files (always, first) and experiment tracking (optional, after)."""

@@ -1,0 +1,57 @@
+"""Result files written into the run directory before any tracking backend is touched (DESIGN §1).
+
+`result.json` holds no wall-clock, host or date fields, so the same config gives a byte-identical file;
+`timings.json` holds the wall-clock figures; `config.resolved.yaml` is the config with every interpolation
+resolved (Hydra's own `.hydra/config.yaml` keeps them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+import phaze
+
+
+def resolved_yaml(cfg: DictConfig) -> str:
+    return OmegaConf.to_yaml(cfg, resolve=True)
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """A short content hash of the resolved config: the identity of a run's answer (and its cache)."""
+    return hashlib.sha256(resolved_yaml(cfg).encode()).hexdigest()[:16]
+
+
+def git_commit() -> str | None:
+    """The commit of the phaze checkout, when it is one; None for an installed copy."""
+    root = Path(phaze.__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def provenance(cfg: DictConfig) -> dict[str, Any]:
+    return {"phaze_version": phaze.__version__, "git_commit": git_commit(), "config_hash": config_hash(cfg)}
+
+
+def write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Deterministic JSON (sorted keys, fixed indentation), written atomically via a temporary file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def write_run_files(out_dir: Path, cfg: DictConfig, result: dict[str, Any], timings: dict[str, float]) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "config.resolved.yaml").write_text(resolved_yaml(cfg))
+    return [write_json(out_dir / "result.json", {**provenance(cfg), **result}),
+            write_json(out_dir / "timings.json", timings), out_dir / "config.resolved.yaml"]

@@ -1,0 +1,93 @@
+"""The command line as a user meets it: `task=inspect` output files, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_cli
+
+BAD_INPUTS = [
+    (["model.layers=0"], "model.layers"),
+    (["model.hidden=-1024"], "model.hidden"),
+    (["model.heads=7"], "model.heads"),  # 7 does not divide hidden 5120
+    (["model.kv_heads=3"], "model.kv_heads"),  # 3 does not divide heads 40
+    (["model.seq_len=4096"], "model.seq_len"),  # opt13b has 2048 positions
+    (["inspect.tensor_width=3"], "inspect.tensor_width"),  # divides none of heads 40, ffn 20480
+    (["model.norm=batchnorm"], "model.norm"),
+    (["inspect.microbatch=0"], "inspect.microbatch"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field"), BAD_INPUTS, ids=[b[1] + "=" + b[0][0] for b in BAD_INPUTS])
+def test_bad_input_is_one_line_naming_the_field(overrides: list[str], field: str, tmp_path: Path) -> None:
+    proc = run_cli("task=inspect", *overrides, f"hydra.run.dir={tmp_path}")
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert field in lines[0] and "=" in lines[0]
+
+
+def test_unknown_model_lists_the_available_ones(tmp_path: Path) -> None:
+    proc = run_cli("model=gpt5", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "gpt3_175b" in proc.stderr and "llama2_70b" in proc.stderr
+
+
+def test_wrong_type_is_reported_without_traceback(tmp_path: Path) -> None:
+    proc = run_cli("model.layers=many", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "model.layers" in proc.stderr
+
+
+def test_inspect_writes_result_files_and_is_reproducible(tmp_path: Path) -> None:
+    runs = []
+    for i in range(2):
+        out = tmp_path / f"run{i}"
+        proc = run_cli("task=inspect", "model=llama2_7b", f"hydra.run.dir={out}")
+        assert proc.returncode == 0, proc.stderr
+        assert "6,738,415,616" in proc.stdout
+        runs.append(out)
+    for name in ("result.json", "timings.json", "config.resolved.yaml"):
+        assert (runs[0] / name).is_file()
+    assert (runs[0] / "result.json").read_bytes() == (runs[1] / "result.json").read_bytes()
+    result = json.loads((runs[0] / "result.json").read_text())
+    model = result["model"]
+    assert result["phaze_version"] and len(result["config_hash"]) == 16
+    assert model["params_total"] == 6_738_415_616 and model["params_per_block"] == 202_383_360
+    assert model["layers"]["block"] | {} and model["layers"]["block"]["count"] == 32
+    assert model["layers"]["block"]["fwd_macs"] == 966_367_641_600
+    assert set(model["layers"]) == {"embed", "block", "head"}
+    assert model["flops_fwd_per_sample"] > 0 and model["flops_train_per_token"] > 0
+
+
+def test_model_defined_purely_by_overrides(tmp_path: Path) -> None:
+    # a 30-layer GPT at h=3072 described only on the command line
+    proc = run_cli("task=inspect", "model=gpt3_175b", "model.name=gpt_custom", "model.layers=30",
+                   "model.hidden=3072", "model.heads=24", "model.kv_heads=24", "model.ffn=12288",
+                   f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    model = json.loads((tmp_path / "result.json").read_text())["model"]
+    h = 3072
+    assert model["name"] == "gpt_custom"
+    assert model["params_per_block"] == 12 * h * h + 13 * h
+    assert model["params_total"] == (50257 + 2048) * h + 30 * (12 * h * h + 13 * h) + 2 * h
+
+
+def test_model_defined_by_a_new_yaml_file(tmp_path: Path) -> None:
+    conf = tmp_path / "myconf" / "model"
+    conf.mkdir(parents=True)
+    (conf / "tiny.yaml").write_text(
+        "defaults:\n  - /schema/model/base@_here_\n  - _self_\nname: tiny\nlayers: 2\nhidden: 64\nheads: 4\n"
+        "kv_heads: 2\nffn: 256\nvocab: 1000\nmax_positions: 128\nseq_len: 128\nnorm: rmsnorm\n"
+        "activation: swiglu\ntied_head: false\nbiases: false\ndropout: false\nposition_embedding: rope\n")
+    proc = run_cli("task=inspect", "model=tiny", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]",
+                   f"hydra.run.dir={tmp_path / 'run'}")
+    assert proc.returncode == 0, proc.stderr
+    model = json.loads((tmp_path / "run" / "result.json").read_text())["model"]
+    h, f = 64, 256
+    block = 2 * h * h + 2 * h * (h // 2) + 3 * h * f + 2 * h  # GQA q/o + k/v at 2 of 4 heads, SwiGLU, 2 RMSNorms
+    assert model["params_per_block"] == block
+    assert model["params_total"] == 1000 * h * 2 + 2 * block + h
