@@ -91,3 +91,19 @@ def test_model_defined_by_a_new_yaml_file(tmp_path: Path) -> None:
     block = 2 * h * h + 2 * h * (h // 2) + 3 * h * f + 2 * h  # GQA q/o + k/v at 2 of 4 heads, SwiGLU, 2 RMSNorms
     assert model["params_per_block"] == block
     assert model["params_total"] == 1000 * h * 2 + 2 * block + h
+
+
+@pytest.mark.parametrize(("hw", "expected"), [
+    ("search", {"candidates_total": 75_712, "candidates_kept": 29_360}),
+    ("tpuv4", {"peak_flops": 8 * 128 * 128 * 2 * 1.05e9}),
+    ("a100", {"area_mm2": None}),
+])
+def test_inspect_reports_the_hardware(hw: str, expected: dict, tmp_path: Path) -> None:
+    proc = run_cli("task=inspect", "model=bert_large", f"hw={hw}", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    hardware = json.loads((tmp_path / "result.json").read_text())["hardware"]
+    assert hardware["name"] == hw
+    for key, value in expected.items():
+        assert hardware[key] == value
+    if hw == "tpuv4":
+        assert hardware["area_mm2"] > 0

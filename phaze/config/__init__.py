@@ -13,11 +13,14 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from phaze.config import model, task
+from phaze.config import hw, model, parallelism, solver, task
 from phaze.config.errors import ConfigError
 
 SCHEMAS: dict[str, type] = {
     "model": model.ModelConfig,
+    "hw": hw.HwConfig,
+    "solver": solver.SolverConfig,
+    "parallelism": parallelism.ParallelismConfig,
     "task": task.TaskConfig,
     "inspect": task.InspectConfig,
 }
@@ -39,6 +42,9 @@ def validate(cfg: DictConfig) -> None:
     model_cfg = as_object(cfg, "model")
     model.validate(model_cfg)
     task.validate(as_object(cfg, "task"))
+    hw.validate(cfg.hw)
+    solver.validate(as_object(cfg, "solver"))
+    parallelism.validate(as_object(cfg, "parallelism"), model_cfg)
     if cfg.task.name == "inspect":
         inspect_cfg = as_object(cfg, "inspect")
         task.validate_inspect(inspect_cfg)

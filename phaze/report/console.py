@@ -25,6 +25,17 @@ def _si(x: float) -> str:
     return f"{x:,.0f}"
 
 
+def _plain(value: object) -> str:
+    """Integers with thousands separators, other numbers to 6 significant digits."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer() and abs(value) < 1e16):
+        return f"{int(value):,}"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
 def print_model_summary(model: dict[str, Any], console: Console | None = None) -> None:
     console = console or _console()
     title = (f"{model['name']}: {model['params_total']:,} parameters  "
@@ -53,5 +64,5 @@ def print_hardware_summary(hw: dict[str, Any], console: Console | None = None) -
     table = Table(title=f"hardware: {hw.get('name')}", title_justify="left", show_header=False)
     for key, value in hw.items():
         if key != "name":
-            table.add_row(key, f"{value:,}" if isinstance(value, int | float) else str(value))
+            table.add_row(key, _plain(value))
     console.print(table)

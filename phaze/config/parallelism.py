@@ -1,0 +1,88 @@
+"""Schema of the `parallelism` group: the device-placement space of one job (DESIGN §7).
+
+Widths that do not divide the model's heads, kv_heads or ffn are skipped and listed in the result, never an
+error: a default list must work for every model. Only an explicit `fixed` strategy that cannot run errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from phaze.config.errors import ConfigError
+from phaze.config.model import ModelConfig, validate_tensor_width
+
+RECOMPUTE = ("none", "selective", "full")
+OPTIMIZERS = ("adam_mixed", "sgd")
+SCHEDULES = ("1f1b",)
+
+
+@dataclass
+class FixedStrategy:
+    """One given placement: e.g. a literature strategy (reference/baseline_strategies.csv)."""
+
+    data: int = 1
+    pipeline: int = 1
+    tensor: int = 1
+    microbatch: int = 1
+    recompute: str = "none"
+
+
+@dataclass
+class ParallelismConfig:
+    devices: int = 1024
+    global_batch: int = 4096
+    microbatch_sizes: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
+    tensor_widths: list[int] = field(default_factory=lambda: [1, 2, 4, 8])
+    recompute: list[str] = field(default_factory=lambda: ["none", "full"])
+    sequence_parallel: bool = False
+    optimizer: str = "adam_mixed"
+    schedule: str = "1f1b"
+    fixed: FixedStrategy | None = None
+
+
+def _positive(field_name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(field_name, value, "a positive integer")
+
+
+def validate(cfg: ParallelismConfig, model: ModelConfig | None = None) -> None:
+    _positive("parallelism.devices", cfg.devices)
+    _positive("parallelism.global_batch", cfg.global_batch)
+    if not cfg.microbatch_sizes:
+        raise ConfigError("parallelism.microbatch_sizes", cfg.microbatch_sizes, "a non-empty list")
+    for b in cfg.microbatch_sizes:
+        _positive("parallelism.microbatch_sizes", b)
+        if cfg.global_batch % b:
+            raise ConfigError("parallelism.microbatch_sizes", b,
+                              f"each must divide parallelism.global_batch={cfg.global_batch}")
+    if not cfg.tensor_widths:
+        raise ConfigError("parallelism.tensor_widths", cfg.tensor_widths, "a non-empty list")
+    for t in cfg.tensor_widths:
+        _positive("parallelism.tensor_widths", t)
+    if not cfg.recompute or any(r not in RECOMPUTE for r in cfg.recompute):
+        raise ConfigError("parallelism.recompute", cfg.recompute, f"a non-empty list of {', '.join(RECOMPUTE)}")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ConfigError("parallelism.optimizer", cfg.optimizer, f"one of {', '.join(OPTIMIZERS)}")
+    if cfg.schedule not in SCHEDULES:
+        raise ConfigError("parallelism.schedule", cfg.schedule, f"one of {', '.join(SCHEDULES)}")
+    if cfg.fixed is not None:
+        _validate_fixed(cfg, cfg.fixed, model)
+
+
+def _validate_fixed(cfg: ParallelismConfig, fixed: FixedStrategy, model: ModelConfig | None) -> None:
+    for name in ("data", "pipeline", "tensor", "microbatch"):
+        _positive(f"parallelism.fixed.{name}", getattr(fixed, name))
+    used = fixed.data * fixed.pipeline * fixed.tensor
+    if used > cfg.devices:
+        raise ConfigError("parallelism.fixed", f"{fixed.data}x{fixed.pipeline}x{fixed.tensor}",
+                          f"data·pipeline·tensor = {used} must be at most parallelism.devices={cfg.devices}")
+    if cfg.global_batch % fixed.microbatch:
+        raise ConfigError("parallelism.fixed.microbatch", fixed.microbatch,
+                          f"must divide parallelism.global_batch={cfg.global_batch}")
+    if fixed.recompute not in RECOMPUTE:
+        raise ConfigError("parallelism.fixed.recompute", fixed.recompute, f"one of {', '.join(RECOMPUTE)}")
+    if model is not None:
+        validate_tensor_width(model, fixed.tensor, "parallelism.fixed.tensor")
+        if fixed.pipeline > model.layers + 2:
+            raise ConfigError("parallelism.fixed.pipeline", fixed.pipeline,
+                              f"at most model.layers + 2 = {model.layers + 2} stages")
