@@ -1,0 +1,47 @@
+"""Collective and point-to-point communication time (DESIGN §5).
+
+Ring algorithms (Patarasuk & Yuan 2009; the NCCL ring): an all-reduce of `bytes` over g ranks moves
+2·(g−1)/g·bytes per rank in 2·(g−1) steps; reduce-scatter and all-gather are each half of it.
+"""
+
+from __future__ import annotations
+
+from phaze.model.ops import Collective
+
+
+def all_reduce_s(bytes_: float, group: int, bw_bytes_per_s: float, latency_s: float) -> float:
+    """Ring all-reduce: `2·(g−1)/g·bytes / bw + 2·(g−1)·latency`; 0 for a group of one."""
+    if group <= 1:
+        return 0.0
+    return 2.0 * (group - 1) / group * bytes_ / bw_bytes_per_s + 2.0 * (group - 1) * latency_s
+
+
+def reduce_scatter_s(bytes_: float, group: int, bw_bytes_per_s: float, latency_s: float) -> float:
+    """Ring reduce-scatter of `bytes` (the full tensor): half an all-reduce."""
+    return 0.5 * all_reduce_s(bytes_, group, bw_bytes_per_s, latency_s)
+
+
+def all_gather_s(bytes_: float, group: int, bw_bytes_per_s: float, latency_s: float) -> float:
+    """Ring all-gather of `bytes` (the full tensor): half an all-reduce."""
+    return 0.5 * all_reduce_s(bytes_, group, bw_bytes_per_s, latency_s)
+
+
+def p2p_s(bytes_: float, bw_bytes_per_s: float, latency_s: float) -> float:
+    """Pipeline point-to-point send: `bytes / bw + latency`."""
+    return bytes_ / bw_bytes_per_s + latency_s
+
+
+COLLECTIVE_S = {Collective.ALL_REDUCE: all_reduce_s, Collective.REDUCE_SCATTER: reduce_scatter_s,
+                Collective.ALL_GATHER: all_gather_s}
+
+
+def tp_link_bw(group: int, node_size: int, tp_link_bw_bytes_per_s: float, dp_link_bw_bytes_per_s: float) -> float:
+    """A tensor-parallel group rides the intra-node link while it fits in a node, else the inter-node one."""
+    return tp_link_bw_bytes_per_s if group <= node_size else dp_link_bw_bytes_per_s
+
+
+def collective_s(kind: Collective, bytes_: float, group: int, *, node_size: int, tp_link_bw_bytes_per_s: float,
+                 dp_link_bw_bytes_per_s: float, link_latency_s: float) -> float:
+    """Time of one tensor-parallel collective of `bytes` over `group` ranks."""
+    bw = tp_link_bw(group, node_size, tp_link_bw_bytes_per_s, dp_link_bw_bytes_per_s)
+    return COLLECTIVE_S[Collective(kind)](bytes_, group, bw, link_latency_s)

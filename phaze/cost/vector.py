@@ -1,0 +1,30 @@
+"""Vector-core latency: a roofline of lanes and HBM bandwidth (DESIGN §5).
+
+The original priced element-wise ops as compute only, and fused epilogues as a constant number of cycles
+(reference/phaze-original.md §8 B11); here both scale with the element count and vector ops also pay for
+their bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from phaze.cost.gemm import ceil_div
+
+
+def vector_seconds(numel: ArrayLike, cycles_per_element: ArrayLike, bytes_: ArrayLike, *, lanes: ArrayLike,
+                   hbm_bw_bytes_per_s: ArrayLike, freq_hz: float) -> NDArray[np.float64]:
+    """`max(ceil(numel·c_op / lanes) / f, bytes / hbm_bw)` (DESIGN §5), without the per-op overhead."""
+    work = np.asarray(numel, dtype=np.int64) * np.asarray(cycles_per_element, dtype=np.int64)
+    t_compute = ceil_div(work, lanes) / freq_hz
+    t_memory = np.asarray(bytes_, dtype=np.float64) / hbm_bw_bytes_per_s
+    return np.maximum(t_compute, t_memory)
+
+
+def epilogue_seconds(numel: ArrayLike, cycles_per_element: ArrayLike, *, lanes: ArrayLike,
+                     freq_hz: float) -> NDArray[np.float64]:
+    """Element-wise epilogue of a fused GEMM: `numel·Σc_epilogue / lanes / f` (DESIGN §3, §5). Its bytes
+    stay on chip (that is why it was fused), so there is no memory term."""
+    work = np.asarray(numel, dtype=np.float64) * np.asarray(cycles_per_element, dtype=np.float64)
+    return work / np.asarray(lanes, dtype=np.float64) / freq_hz

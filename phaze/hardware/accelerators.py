@@ -1,0 +1,176 @@
+"""Accelerator designs as a struct of numpy arrays, one row per candidate (DESIGN §4).
+
+The cost model prices an operator on every row at once, so a design is never a Python object inside a
+hot loop: `Accelerators` holds one array per searched field and the shared scalars (everything
+`hw=search` does not search). `Accelerator` is the frozen record of one row, for reports and tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from phaze.config.hw import validate
+from phaze.hardware.area import area_mm2
+from phaze.hardware.space import (
+    BYTES_PER_GIB,
+    area_window,
+    default_glb_bw,
+    design_area_mm2,
+    glb_mib_to_bytes,
+    max_area_mm2,
+    space_grid,
+)
+
+FLOP_PER_MAC = 2
+
+ROW_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_bytes", "glb_bw_bytes_per_cycle",
+              "area_mm2")
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One design: the row fields plus the shared scalars, SI units."""
+
+    n_tc: int
+    n_vc: int
+    tc_width: int
+    tc_depth: int
+    vc_width: int
+    glb_bytes: int
+    glb_bw_bytes_per_cycle: float
+    area_mm2: float  # NaN when the design has no area (GPUs)
+    freq_hz: float
+    hbm_bytes: int
+    hbm_bw_bytes_per_s: float
+    elem_bytes: int
+    op_overhead_cycles: int
+    node_size: int
+    tp_link_bw_bytes_per_s: float
+    dp_link_bw_bytes_per_s: float
+    link_latency_s: float
+
+    @property
+    def peak_flops(self) -> float:
+        """n_tc·W·D MACs per cycle, 2 FLOP each."""
+        return float(self.n_tc * self.tc_width * self.tc_depth * FLOP_PER_MAC * self.freq_hz)
+
+
+@dataclass(frozen=True, eq=False)
+class Accelerators:
+    """Candidates as arrays (one row each) plus scalars shared by all of them."""
+
+    n_tc: NDArray[np.int64]
+    n_vc: NDArray[np.int64]
+    tc_width: NDArray[np.int64]
+    tc_depth: NDArray[np.int64]
+    vc_width: NDArray[np.int64]
+    glb_bytes: NDArray[np.int64]
+    glb_bw_bytes_per_cycle: NDArray[np.float64]
+    area_mm2: NDArray[np.float64]
+    freq_hz: float
+    hbm_bytes: int
+    hbm_bw_bytes_per_s: float
+    elem_bytes: int
+    op_overhead_cycles: int
+    node_size: int
+    tp_link_bw_bytes_per_s: float
+    dp_link_bw_bytes_per_s: float
+    link_latency_s: float
+
+    def __post_init__(self) -> None:
+        n = len(self.n_tc)
+        for name in ROW_FIELDS:
+            arr = getattr(self, name)
+            if not isinstance(arr, np.ndarray) or arr.shape != (n,):
+                raise ValueError(f"Accelerators.{name} must be a 1-D array of {n} rows")
+            arr.setflags(write=False)
+
+    def __len__(self) -> int:
+        return len(self.n_tc)
+
+    def row(self, i: int) -> Accelerator:
+        values: dict[str, Any] = {}
+        for f in fields(Accelerator):
+            v = getattr(self, f.name)
+            values[f.name] = v[i].item() if isinstance(v, np.ndarray) else v
+        return Accelerator(**values)
+
+    def take(self, index: NDArray[np.int64]) -> Accelerators:
+        """The subset of rows `index`, same scalars."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update({name: np.asarray(values[name])[index].copy() for name in ROW_FIELDS})
+        return Accelerators(**values)
+
+    @property
+    def peak_flops(self) -> NDArray[np.float64]:
+        """n_tc·W·D·2·f per candidate."""
+        return (self.n_tc * self.tc_width * self.tc_depth * FLOP_PER_MAC).astype(np.float64) * self.freq_hz
+
+    @cached_property
+    def tc_groups(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(first row of each distinct tensor-core config, inverse map row -> config).
+
+        GEMM cost depends only on (n_tc, W, D, glb_bytes, glb_bw), so it is priced once per distinct
+        config (4,186 of the default 29,360 candidates) and broadcast back.
+        """
+        key = np.stack([self.n_tc, self.tc_width, self.tc_depth, self.glb_bytes,
+                        self.glb_bw_bytes_per_cycle.view(np.int64)], axis=1)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1)
+
+    @cached_property
+    def vc_groups(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(first row of each distinct (n_vc, W_vc), inverse map): vector-op cost depends only on these."""
+        key = np.stack([self.n_vc, self.vc_width], axis=1)
+        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        return first, inverse.reshape(-1)
+
+    @classmethod
+    def from_rows(cls, rows: list[Accelerator]) -> Accelerators:
+        """Stack designs that share every scalar (clock, HBM, links, ...) into one array set."""
+        if not rows:
+            raise ValueError("Accelerators.from_rows needs at least one design")
+        scalars = [f.name for f in fields(cls) if f.name not in ROW_FIELDS]
+        for r in rows[1:]:
+            diff = [name for name in scalars if getattr(r, name) != getattr(rows[0], name)]
+            if diff:
+                raise ValueError(f"Accelerators.from_rows: designs differ in shared fields {diff}")
+        dtypes = {"glb_bw_bytes_per_cycle": np.float64, "area_mm2": np.float64}
+        cols = {name: np.array([getattr(r, name) for r in rows], dtype=dtypes.get(name, np.int64))
+                for name in ROW_FIELDS}
+        return cls(**cols, **{name: getattr(rows[0], name) for name in scalars})
+
+    @classmethod
+    def from_config(cls, hw: Any) -> Accelerators:
+        """Fixed design (`hw.space` null): one row; `hw=search`: the kept candidates in enumeration order
+        (C order over n_tc, n_vc, W, D, [W_vc,] glb — deterministic)."""
+        validate(hw)
+        if hw.space is None:
+            cols = {name: np.array([getattr(hw, name)], dtype=np.int64)
+                    for name in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width")}
+            cols["glb_bytes"] = np.array([glb_mib_to_bytes(hw.glb_mib)], dtype=np.int64)
+            area = design_area_mm2(hw) if hw.has_area else np.nan
+            cols["area_mm2"] = np.array([area], dtype=np.float64)
+        else:
+            grid = space_grid(hw.space)
+            area = area_mm2(grid["n_tc"], grid["n_vc"], grid["tc_width"], grid["tc_depth"],
+                            grid["vc_width"], grid["glb_bytes"], prefix="hw.space.")
+            keep = np.flatnonzero(area_window(area, grid["n_tc"], grid["n_vc"], hw.space, max_area_mm2(hw)))
+            cols = {name: arr[keep] for name, arr in grid.items()}
+            cols["area_mm2"] = area[keep]
+        if hw.glb_bw_bytes_per_cycle is None:
+            glb_bw = default_glb_bw(cols["n_tc"], cols["tc_width"], cols["tc_depth"], hw.elem_bytes)
+        else:
+            glb_bw = np.full(len(cols["n_tc"]), hw.glb_bw_bytes_per_cycle)
+        return cls(**cols, glb_bw_bytes_per_cycle=np.asarray(glb_bw, dtype=np.float64),
+                   freq_hz=float(hw.freq_hz), hbm_bytes=round(hw.hbm_gib * BYTES_PER_GIB),
+                   hbm_bw_bytes_per_s=float(hw.hbm_bw_bytes_per_s), elem_bytes=int(hw.elem_bytes),
+                   op_overhead_cycles=int(hw.op_overhead_cycles), node_size=int(hw.node_size),
+                   tp_link_bw_bytes_per_s=float(hw.tp_link_bw_bytes_per_s),
+                   dp_link_bw_bytes_per_s=float(hw.dp_link_bw_bytes_per_s),
+                   link_latency_s=float(hw.link_latency_s))

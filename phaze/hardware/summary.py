@@ -1,0 +1,28 @@
+"""What `task=inspect hw=NAME` prints about the hardware (DESIGN §1, §4)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from phaze.hardware.accelerators import Accelerators
+from phaze.hardware.space import max_area_mm2, space_size
+
+FIXED_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "hbm_gib", "hbm_bw_bytes_per_s",
+                "freq_hz", "elem_bytes", "node_size", "tp_link_bw_bytes_per_s", "dp_link_bw_bytes_per_s",
+                "link_latency_s")
+
+
+def hardware_summary(hw: Any) -> dict[str, Any]:
+    """search: name, candidate counts and the area budget; fixed design: name, area (None for GPUs),
+    peak FLOP/s and the main fields (the global-buffer bandwidth resolved from its default)."""
+    acc = Accelerators.from_config(hw)
+    if hw.space is not None:
+        return {"name": hw.name, "candidates_total": space_size(hw.space), "candidates_kept": len(acc),
+                "max_area_mm2": max_area_mm2(hw)}
+    one = acc.row(0)
+    out: dict[str, Any] = {"name": hw.name, "area_mm2": None if math.isnan(one.area_mm2) else one.area_mm2,
+                           "peak_flops": one.peak_flops}
+    out.update({name: getattr(hw, name) for name in FIXED_FIELDS})
+    out["glb_bw_bytes_per_cycle"] = one.glb_bw_bytes_per_cycle
+    return out

@@ -1,0 +1,111 @@
+"""The hw config group: every YAML composes through Hydra with the schema, and validate() rejects bad
+fields with a one-line ConfigError naming the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
+
+from phaze.config.errors import ConfigError
+from phaze.config.hw import HwConfig, SpaceConfig, validate
+from phaze.hardware import Accelerators, hardware_summary
+
+CONF = Path(__file__).resolve().parents[1] / "conf"
+DESIGNS = ("tpuv4", "tpuv4_phaze", "a100", "h100")
+SEARCHED = {"name", "space"}  # fields hw=search may differ in from tpuv4_phaze
+
+
+@pytest.fixture(scope="module")
+def composed() -> dict[str, object]:
+    ConfigStore.instance().store(group="schema/hw", name="base", node=HwConfig)
+    out = {}
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        for name in (*DESIGNS, "search"):
+            out[name] = compose(overrides=[f"+hw={name}"]).hw
+        out["override"] = compose(overrides=["+hw=search", "hw.hbm_gib=64", "hw.space.n_tc.max=8"]).hw
+    return out
+
+
+@pytest.mark.parametrize("name", (*DESIGNS, "search"))
+def test_every_design_composes_and_validates(composed: dict, name: str) -> None:
+    cfg = composed[name]
+    assert cfg.name == name
+    validate(cfg)
+    validate(OmegaConf.to_object(cfg))  # the dataclass form too
+    assert (cfg.space is None) == (name != "search")
+
+
+def test_search_takes_every_non_searched_field_from_tpuv4_phaze(composed: dict) -> None:
+    search, base = composed["search"], composed["tpuv4_phaze"]
+    for key in base:
+        if key not in SEARCHED:
+            assert search[key] == base[key], key
+    assert base.hbm_bw_bytes_per_s == 1.2e12  # the real TPUv4 HBM, not the original's ~269 GB/s (B8)
+
+
+def test_search_space_defaults_are_the_originals(composed: dict) -> None:
+    space = OmegaConf.to_object(composed["search"]).space
+    assert space == SpaceConfig()
+    assert (space.n_tc.min, space.n_tc.max, space.tc_width.min, space.glb_mib.max) == (1, 4096, 2, 128)
+
+
+def test_overrides_reach_the_space(composed: dict) -> None:
+    cfg = composed["override"]
+    assert cfg.hbm_gib == 64 and cfg.space.n_tc.max == 8
+    acc = Accelerators.from_config(cfg)
+    assert acc.n_tc.max() <= 8 and acc.hbm_bytes == 64 * 2**30
+
+
+def test_gpu_numbers(composed: dict) -> None:
+    a100, h100 = (Accelerators.from_config(composed[n]).row(0) for n in ("a100", "h100"))
+    # 432 arrays x 16x16 x 2 FLOP x 1.41 GHz = 311.87 TFLOP/s; 528 x 16x32 x 2 x 1.83 GHz = 989.4 TFLOP/s
+    assert a100.peak_flops == pytest.approx(311.87e12, rel=1e-4)
+    assert h100.peak_flops == pytest.approx(989.43e12, rel=1e-4)
+    assert a100.hbm_bw_bytes_per_s == 2.039e12 and h100.hbm_bw_bytes_per_s == 3.35e12
+    assert (a100.tp_link_bw_bytes_per_s, a100.dp_link_bw_bytes_per_s, a100.node_size) == (300e9, 25e9, 8)
+    assert h100.tp_link_bw_bytes_per_s == 450e9
+
+
+@pytest.mark.parametrize(("override", "field"), [
+    ({"n_tc": 0}, "hw.n_tc"),
+    ({"tc_width": 2.5}, "hw.tc_width"),
+    ({"freq_hz": -1.0}, "hw.freq_hz"),
+    ({"glb_bw_bytes_per_cycle": 0.0}, "hw.glb_bw_bytes_per_cycle"),
+    ({"op_overhead_cycles": -3}, "hw.op_overhead_cycles"),
+    ({"link_latency_s": -1e-6}, "hw.link_latency_s"),
+    ({"has_area": False, "space": SpaceConfig()}, "hw.space"),
+])
+def test_validate_names_the_field(override: dict, field: str) -> None:
+    cfg = HwConfig(name="x", **override)
+    with pytest.raises(ConfigError, match=f"^invalid config: {field}="):
+        validate(cfg)
+
+
+def test_validate_space_ranges() -> None:
+    space = SpaceConfig()
+    space.n_vc.max = 48
+    with pytest.raises(ConfigError, match=r"hw\.space\.n_vc\.max=48: a power of two"):
+        validate(HwConfig(name="s", space=space))
+    space = SpaceConfig()
+    space.tc_depth.min, space.tc_depth.max = 64, 32
+    with pytest.raises(ConfigError, match=r"hw\.space\.tc_depth\.min=64"):
+        validate(HwConfig(name="s", space=space))
+    with pytest.raises(ConfigError, match=r"hw\.space\.min_area_fraction=1\.5"):
+        validate(HwConfig(name="s", space=SpaceConfig(min_area_fraction=1.5)))
+    with pytest.raises(ConfigError, match=r"hw\.space\.max_area_mm2=-1"):
+        validate(HwConfig(name="s", space=SpaceConfig(max_area_mm2=-1.0)))
+
+
+def test_inspect_summaries_from_composed_configs(composed: dict) -> None:
+    assert hardware_summary(composed["search"]) == {
+        "name": "search", "candidates_total": 75_712, "candidates_kept": 29_360,
+        "max_area_mm2": pytest.approx(278.826676, rel=1e-6)}
+    tpu = hardware_summary(composed["tpuv4"])  # vector cores: 1024 lanes -> 16 KiB local buffer (38,583 µm²)
+    assert tpu["peak_flops"] == 275_251_200_000_000.0 and tpu["vc_width"] == 1024
+    assert tpu["area_mm2"] == pytest.approx(8 * (128**2 * 760.041386 + 446565.0) / 1e6
+                                            + 2 * (1024 * 759.823853 + 38583.0) / 1e6 + 175.423, rel=1e-12)
+    assert hardware_summary(composed["a100"])["area_mm2"] is None
