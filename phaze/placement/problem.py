@@ -1,0 +1,118 @@
+"""Inputs of the placement problem: a chain of layers and the cluster it is placed on (DESIGN §7).
+
+The chain is `[embed, block x L, head]` (n = L + 2 layers) priced for one tensor-parallel width t and one
+micro-batch size; every array holds per-device figures (already divided by t where sharded). Keeping the
+problem as plain arrays makes the placement code independent of how layers were built and priced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from phaze.config.errors import ConfigError
+
+# Bytes of device memory per parameter for weights + gradients + optimizer state together. Mixed-precision
+# Adam: fp16 weights 2 + fp16 gradients 2 + fp32 master weights, momentum and variance 12 (ZeRO,
+# Rajbhandari et al. 2020 §3.1: "16Ψ"); SGD without momentum: fp16 weights 2 + gradients 2 (DESIGN §7).
+BYTES_PER_PARAM = {"adam_mixed": 16.0, "sgd": 4.0}
+# HBM bytes the optimizer step reads and writes per parameter (DESIGN §7). Adam: read the fp16 gradient 2,
+# read+write fp32 master, m and v 3·(4+4) = 24, write the fp16 weight 2 -> 28. SGD: 8.
+OPT_BYTES_TOUCHED_PER_PARAM = {"adam_mixed": 28.0, "sgd": 8.0}
+# Gradients are all-reduced in fp16/bf16 across data-parallel replicas (mixed precision, Micikevicius
+# et al. 2018).
+GRAD_BYTES_PER_PARAM = 2.0
+
+
+def _layer_array(name: str, values: object, n: int | None) -> np.ndarray:
+    arr = np.array(values, dtype=np.float64, copy=True)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"LayerChain.{name} must be a non-empty 1-D array, got shape {arr.shape}")
+    if n is not None and arr.size != n:
+        raise ValueError(f"LayerChain.{name} has {arr.size} layers, load_s has {n}")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"LayerChain.{name} must be finite and >= 0")
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class LayerChain:
+    """Per-layer costs of one chain, SI units, all float64 arrays of the same length n.
+
+    load_s: forward + backward (+ recompute) seconds of one micro-batch on its t devices, incl. its
+        tensor-parallel collectives.
+    params: parameters held per device (weights, already / t where sharded).
+    act_bytes: bytes one in-flight micro-batch keeps for this layer on each device.
+    extra_bytes: bytes counted once when the layer is in a stage (e.g. the head's logits).
+    boundary_p2p_s: seconds to send layer i's output to the next stage (the gradient coming back costs
+        the same). The last entry is never used.
+    """
+
+    load_s: np.ndarray
+    params: np.ndarray
+    act_bytes: np.ndarray
+    extra_bytes: np.ndarray
+    boundary_p2p_s: np.ndarray
+
+    def __post_init__(self) -> None:
+        load = _layer_array("load_s", self.load_s, None)
+        object.__setattr__(self, "load_s", load)
+        for name in ("params", "act_bytes", "extra_bytes", "boundary_p2p_s"):
+            object.__setattr__(self, name, _layer_array(name, getattr(self, name), load.size))
+
+    @property
+    def n(self) -> int:
+        return int(self.load_s.size)
+
+
+def _positive_int(field: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ConfigError(field, value, "a positive integer")
+
+
+def _positive_float(field: str, value: float) -> None:
+    if not (np.isfinite(value) and value > 0):
+        raise ConfigError(field, value, "a finite number > 0")
+
+
+@dataclass(frozen=True)
+class PlacementSpec:
+    """Cluster and training scalars of one placement problem (DESIGN §7), SI units.
+
+    devices N, tensor_width t (fixed for the whole problem), microbatches m = G/b per batch,
+    microbatch_size b (only used for throughput = G / TPB).
+    """
+
+    devices: int
+    tensor_width: int
+    microbatches: int
+    hbm_bytes: float
+    hbm_bw_bytes_per_s: float
+    dp_link_bw_bytes_per_s: float
+    dp_link_latency_s: float = 0.0
+    bytes_per_param: float = BYTES_PER_PARAM["adam_mixed"]
+    grad_bytes_per_param: float = GRAD_BYTES_PER_PARAM
+    opt_bytes_touched_per_param: float = OPT_BYTES_TOUCHED_PER_PARAM["adam_mixed"]
+    microbatch_size: int = 1
+
+    def __post_init__(self) -> None:
+        for field in ("devices", "tensor_width", "microbatches", "microbatch_size"):
+            _positive_int(field, getattr(self, field))
+        for field in ("hbm_bytes", "hbm_bw_bytes_per_s", "dp_link_bw_bytes_per_s"):
+            _positive_float(field, getattr(self, field))
+        for field in ("dp_link_latency_s", "bytes_per_param", "grad_bytes_per_param",
+                      "opt_bytes_touched_per_param"):
+            value = getattr(self, field)
+            if not (np.isfinite(value) and value >= 0):
+                raise ConfigError(field, value, "a finite number >= 0")
+
+    @property
+    def global_batch(self) -> int:
+        """G = m·b samples per iteration."""
+        return self.microbatches * self.microbatch_size
+
+    def microbatches_per_replica(self, data: int) -> int:
+        """ceil(m/d): each of the d pipeline replicas processes this many micro-batches per batch."""
+        return -(-self.microbatches // data)

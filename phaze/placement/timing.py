@@ -1,0 +1,54 @@
+"""The time-per-batch formula of DESIGN §7, written once for scalars and numpy arrays alike.
+
+The optimiser (vectorised over many (S, d) cells) and the evaluation of one placement call the SAME
+functions with the same operation order, so both produce bit-identical floats: the optimum the dynamic
+program reports is exactly the number `evaluate_placement` returns for its partition.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+
+from phaze.placement.problem import PlacementSpec
+
+Num = TypeVar("Num", float, np.ndarray)
+
+
+def ring_allreduce_s(nbytes: Num, ranks: Num, bw_bytes_per_s: float, latency_s: float) -> Num:
+    """Ring all-reduce: `2·(g−1)/g·bytes/bw + 2·(g−1)·latency` (Patarasuk & Yuan 2009; DESIGN §5).
+
+    Zero for g = 1. `ranks` must be given as float (scalar or array) so scalar and vector paths agree.
+    """
+    return 2.0 * (ranks - 1.0) / ranks * nbytes / bw_bytes_per_s + 2.0 * (ranks - 1.0) * latency_s
+
+
+def dp_allreduce_s(max_stage_params: Num, data: Num, spec: PlacementSpec) -> Num:
+    """Data-parallel gradient all-reduce of the largest stage: `AR_d(max_k P_k)` (DESIGN §7).
+
+    All stages reduce concurrently on their own devices, so the largest stage sets the time; the original
+    used the first stage only (reference/phaze-original.md §8 B13).
+    """
+    grad_bytes = max_stage_params * spec.grad_bytes_per_param
+    return ring_allreduce_s(grad_bytes, data, spec.dp_link_bw_bytes_per_s, spec.dp_link_latency_s)
+
+
+def optimizer_step_s(max_stage_params: Num, spec: PlacementSpec) -> Num:
+    """Optimizer step, HBM-bound: `P·bytes_touched/hbm_bw` on the device holding most parameters."""
+    return max_stage_params * spec.opt_bytes_touched_per_param / spec.hbm_bw_bytes_per_s
+
+
+def pipeline_s(max_load_s: Num, fill_factor: Num) -> Num:
+    """1F1B / GPipe-flush pipeline: `max_load·(ceil(m/d) + S − 1)`; `fill_factor` is that bracket."""
+    return max_load_s * fill_factor
+
+
+def iteration_s(max_load_s: Num, fill_factor: Num, max_stage_params: Num, data: Num,
+                spec: PlacementSpec) -> Num:
+    """TPB = `max_load·(ceil(m/d)+S−1) + AR_d(max P_k) + opt_step(max P_k)` (DESIGN §7).
+
+    `fill_factor` = ceil(m/d) + S − 1 and `data` = d, both as float.
+    """
+    return (pipeline_s(max_load_s, fill_factor) + dp_allreduce_s(max_stage_params, data, spec)) \
+        + optimizer_step_s(max_stage_params, spec)
