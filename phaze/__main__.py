@@ -27,6 +27,10 @@ def run_task(cfg: DictConfig, out_dir: Path) -> dict:
         from phaze.tasks import inspect
 
         return inspect.run(cfg, out_dir)
+    if cfg.task.name == "evaluate":
+        from phaze.tasks import evaluate
+
+        return evaluate.run(cfg, out_dir)
     raise ConfigError("task.name", cfg.task.name, "a task with a runner")
 
 

@@ -49,6 +49,9 @@ def validate(cfg: DictConfig) -> None:
         inspect_cfg = as_object(cfg, "inspect")
         task.validate_inspect(inspect_cfg)
         model.validate_tensor_width(model_cfg, inspect_cfg.tensor_width, "inspect.tensor_width")
+    if cfg.task.name == "evaluate" and cfg.hw.space is not None:
+        raise ConfigError("hw", cfg.hw.name, "task=evaluate needs a fixed design: tpuv4, tpuv4_phaze, a100, h100 "
+                          "or your own hw/*.yaml without a space")
 
 
 __all__ = ["ConfigError", "as_object", "register_schemas", "validate"]

@@ -18,13 +18,22 @@ SCHEDULES = ("1f1b",)
 
 @dataclass
 class FixedStrategy:
-    """One given placement: e.g. a literature strategy (reference/baseline_strategies.csv)."""
+    """One given placement, e.g. a literature strategy (reference/baseline_strategies.csv).
 
-    data: int = 1
-    pipeline: int = 1
-    tensor: int = 1
-    microbatch: int = 1
-    recompute: str = "none"
+    Unset (data, pipeline and tensor all null) means "not fixed". A null micro-batch or recompute takes
+    the best feasible value from the configured lists, as literature placements do (DESIGN §7). Every
+    field is nullable, rather than the whole section, so `parallelism.fixed.data=8` works as an override.
+    """
+
+    data: int | None = None
+    pipeline: int | None = None
+    tensor: int | None = None
+    microbatch: int | None = None
+    recompute: str | None = None
+
+    @property
+    def is_set(self) -> bool:
+        return any(v is not None for v in (self.data, self.pipeline, self.tensor, self.microbatch, self.recompute))
 
 
 @dataclass
@@ -37,7 +46,11 @@ class ParallelismConfig:
     sequence_parallel: bool = False
     optimizer: str = "adam_mixed"
     schedule: str = "1f1b"
-    fixed: FixedStrategy | None = None
+    fixed: FixedStrategy | None = field(default_factory=FixedStrategy)
+
+    @property
+    def fixed_strategy(self) -> FixedStrategy | None:
+        return self.fixed if self.fixed is not None and self.fixed.is_set else None
 
 
 def _positive(field_name: str, value: object) -> None:
@@ -65,21 +78,27 @@ def validate(cfg: ParallelismConfig, model: ModelConfig | None = None) -> None:
         raise ConfigError("parallelism.optimizer", cfg.optimizer, f"one of {', '.join(OPTIMIZERS)}")
     if cfg.schedule not in SCHEDULES:
         raise ConfigError("parallelism.schedule", cfg.schedule, f"one of {', '.join(SCHEDULES)}")
-    if cfg.fixed is not None:
-        _validate_fixed(cfg, cfg.fixed, model)
+    if cfg.fixed_strategy is not None:
+        _validate_fixed(cfg, cfg.fixed_strategy, model)
 
 
 def _validate_fixed(cfg: ParallelismConfig, fixed: FixedStrategy, model: ModelConfig | None) -> None:
-    for name in ("data", "pipeline", "tensor", "microbatch"):
+    for name in ("data", "pipeline", "tensor"):
+        if getattr(fixed, name) is None:
+            raise ConfigError(f"parallelism.fixed.{name}", None,
+                              "a positive integer: a fixed strategy sets data, pipeline and tensor")
         _positive(f"parallelism.fixed.{name}", getattr(fixed, name))
+    if fixed.microbatch is not None:
+        _positive("parallelism.fixed.microbatch", fixed.microbatch)
+    assert fixed.data is not None and fixed.pipeline is not None and fixed.tensor is not None
     used = fixed.data * fixed.pipeline * fixed.tensor
     if used > cfg.devices:
         raise ConfigError("parallelism.fixed", f"{fixed.data}x{fixed.pipeline}x{fixed.tensor}",
                           f"data·pipeline·tensor = {used} must be at most parallelism.devices={cfg.devices}")
-    if cfg.global_batch % fixed.microbatch:
+    if fixed.microbatch is not None and cfg.global_batch % fixed.microbatch:
         raise ConfigError("parallelism.fixed.microbatch", fixed.microbatch,
                           f"must divide parallelism.global_batch={cfg.global_batch}")
-    if fixed.recompute not in RECOMPUTE:
+    if fixed.recompute is not None and fixed.recompute not in RECOMPUTE:
         raise ConfigError("parallelism.fixed.recompute", fixed.recompute, f"one of {', '.join(RECOMPUTE)}")
     if model is not None:
         validate_tensor_width(model, fixed.tensor, "parallelism.fixed.tensor")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from phaze.config.errors import ConfigError
 
-TASKS = ("inspect",)
+TASKS = ("inspect", "evaluate")
 
 
 @dataclass

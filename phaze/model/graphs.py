@@ -95,6 +95,12 @@ class ModelGraphs:
         return sum(k.count * getattr(k, attr) for k in self.layers.values())
 
     @property
+    def word_embedding_params(self) -> int:
+        """Per-rank parameters of the (vocab-parallel) word embedding: what a tied LM head shares."""
+        width = self.cfg.embed_proj_dim or self.cfg.hidden
+        return padded_vocab(self.cfg, self.tensor_width) // self.tensor_width * width
+
+    @property
     def vocab_padding_params(self) -> int:
         """Parameters added by Megatron's vocabulary padding (zero for unpadded models), per rank."""
         width = self.cfg.embed_proj_dim or self.cfg.hidden

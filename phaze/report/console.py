@@ -10,6 +10,7 @@ from rich.table import Table
 from phaze.model.graphs import LAYER_KINDS, RECOMPUTE_MODES
 
 GIB = 2**30
+MAX_STAGE_ROWS = 8  # longer pipelines show their first and last three stages (result.json has them all)
 PIPE_WIDTH = 140  # rich wraps at 80 columns when stdout is not a terminal; tables need more
 
 
@@ -66,3 +67,51 @@ def print_hardware_summary(hw: dict[str, Any], console: Console | None = None) -
         if key != "name":
             table.add_row(key, _plain(value))
     console.print(table)
+
+
+def _placement_row(table: Table, label: str, entry: Any) -> None:
+    if not isinstance(entry, dict):
+        table.add_row(label, *(["-"] * 7), str(entry))
+        return
+    p = entry["placement"]
+    table.add_row(label, f"{entry['throughput_samples_s']:,.1f}", f"{entry['tokens_s']:,.0f}",
+                  f"{entry['iteration_s']:.4g}", f"{entry['mfu']:.1%}",
+                  f"{entry['memory_per_device_bytes'] / GIB:,.2f}",
+                  f"d={p['data']} p={p['pipeline']} t={p['tensor']}", f"b={p['microbatch']} {p['recompute']}",
+                  f"{p['devices_used']} devices, stages of {_stage_sizes(p['stages'])} layers")
+
+
+def _stage_sizes(stages: list[int]) -> str:
+    sizes = sorted(set(stages))
+    return "/".join(str(s) for s in sizes)
+
+
+def print_placements(result: dict[str, Any], console: Console | None = None) -> None:
+    """Best / literature / fixed placements side by side, then the best one's memory per stage."""
+    console = console or _console()
+    table = Table(title=f"{result['model']['name']} on {result['hardware']['name']}", title_justify="left")
+    for col in ("placement", "samples/s", "tokens/s", "iteration s", "MFU", "GiB/device", "d x p x t",
+                "micro-batch", "notes"):
+        table.add_column(col, justify="left" if col in ("placement", "notes") else "right")
+    for label in ("best", "literature", "fixed"):
+        if label in result and result[label] is not None:
+            _placement_row(table, label, result[label])
+    console.print(table)
+    best = result.get("best")
+    if isinstance(best, dict):
+        mem = Table(title="memory per device of the best placement (GiB)", title_justify="left")
+        for col in ("stage", "layers", "in flight", "weights+grads+optimizer", "activations", "logits", "total"):
+            mem.add_column(col, justify="right")
+        rows = best["memory_per_stage"]
+        shown = rows if len(rows) <= MAX_STAGE_ROWS else [*rows[:3], None, *rows[-3:]]
+        for row in shown:
+            if row is None:
+                mem.add_row("...", f"{len(rows) - 6} more", *([""] * 5))
+                continue
+            mem.add_row(str(row["stage"]), f"{row['layers'][0]}..{row['layers'][1] - 1}",
+                        str(row["inflight_microbatches"]), f"{row['weights_grads_optimizer_bytes'] / GIB:.2f}",
+                        f"{row['activation_bytes'] / GIB:.2f}", f"{row['extra_bytes'] / GIB:.2f}",
+                        f"{row['total_bytes'] / GIB:.2f}")
+        console.print(mem)
+    if result.get("skipped_widths"):
+        console.print(f"skipped tensor widths (do not divide heads, kv_heads or ffn): {result['skipped_widths']}")

@@ -1,0 +1,99 @@
+"""Validate the cost model against measured Megatron-LM training throughput (Narayanan et al. SC21, Table 1).
+
+For every row of the CSV (default: benchmarks/megatron_throughput.csv, a copy of the published table):
+a GPT of that shape (ffn 4h, vocab 51,200, sequence 2,048, pre-LN, learned positions, tied head) on `hw=a100`
+with the row's tensor width t, pipeline depth p, GPU count and global batch, d = GPUs / (t·p), full
+activation recomputation, the non-interleaved 1F1B schedule and the literature stage split; the
+micro-batch is the best feasible of 1, 2, 4, 8 (the same rule for every row: the paper tuned it per row and
+does not list it). No constant is fitted to these rows: every A100 figure comes from conf/hw/a100.yaml.
+
+Predicted TFLOP/s per GPU uses the paper's own count (eq. 3):
+`96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) / (iteration_s · GPUs)`.
+
+    python benchmarks/validate_megatron.py [--rows CSV]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from phaze.__main__ import CONF_DIR
+from phaze.config import register_schemas
+from phaze.config.model import ModelConfig
+from phaze.config.parallelism import ParallelismConfig
+from phaze.hardware import Accelerators
+from phaze.placement.evaluate import DesignEvaluator, pick_best
+from phaze.placement.result import Placement
+from phaze.placement.settings import Setting
+
+SEQ_LEN = 2048  # Narayanan et al. SC21 §5.1
+VOCAB = 51200  # ibid.
+MICROBATCHES = (1, 2, 4, 8)  # the assumption applied to every row (see module docstring)
+DEFAULT_ROWS = Path(__file__).with_name("megatron_throughput.csv")
+
+
+def megatron_flops(batch: int, layers: int, hidden: int) -> float:
+    """Narayanan et al. SC21 eq. 3: FLOPs per iteration with activation recomputation."""
+    s, h, v, lyr = SEQ_LEN, hidden, VOCAB, layers
+    return 96 * batch * s * lyr * h * h * (1 + s / (6 * h) + v / (16 * lyr * h))
+
+
+def gpt(row: dict[str, str]) -> ModelConfig:
+    h, heads, layers = int(row["hidden"]), int(row["heads"]), int(row["layers"])
+    return ModelConfig(name=f"gpt_{row['params_billion']}b", family="megatron_gpt", layers=layers, hidden=h,
+                       heads=heads, kv_heads=heads, ffn=4 * h, vocab=VOCAB, max_positions=SEQ_LEN, seq_len=SEQ_LEN)
+
+
+def predict(row: dict[str, str], solver, hw) -> tuple[float, Setting | None, str]:
+    t, p, gpus, batch = (int(row[k]) for k in ("tensor_parallel", "pipeline_parallel", "gpus", "global_batch"))
+    d = gpus // (t * p)
+    sizes = [b for b in MICROBATCHES if batch % b == 0 and batch // b >= 1]
+    par = ParallelismConfig(devices=gpus, global_batch=batch, microbatch_sizes=sizes, tensor_widths=[t],
+                            recompute=["full"])
+    ev = DesignEvaluator(gpt(row), par, solver, Accelerators.from_config(hw))
+    best = pick_best(ev.given(Setting(b, t, "full"), d, p) for b in sizes)
+    if best is None or not isinstance(best.result, Placement):
+        return float("nan"), None, "infeasible"
+    tflops = megatron_flops(batch, int(row["layers"]), int(row["hidden"])) / (best.result.iteration_s * gpus) / 1e12
+    return tflops, best.setting, str(best.result)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=Path, default=DEFAULT_ROWS, help="CSV with the megatron_throughput columns")
+    args = parser.parse_args(argv)
+    register_schemas()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=["hw=a100", "solver=cpsat"])
+    solver = OmegaConf.to_object(cfg.solver)
+    with open(args.rows, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    errors = []
+    start = time.perf_counter()
+    print(f"{'model':>10} {'t':>3} {'p':>3} {'GPUs':>5} {'batch':>5} {'b':>2} {'published':>10} {'predicted':>10} "
+          f"{'error':>8}")
+    for row in rows:
+        predicted, setting, _ = predict(row, solver, cfg.hw)
+        published = float(row["tflops_per_gpu"])
+        err = predicted / published - 1
+        errors.append(abs(err))
+        print(f"{row['params_billion'] + 'B':>10} {row['tensor_parallel']:>3} {row['pipeline_parallel']:>3} "
+              f"{row['gpus']:>5} {row['global_batch']:>5} {setting.microbatch if setting else '-':>2} "
+              f"{published:>10.1f} {predicted:>10.1f} {err:>+8.1%}")
+    print(f"({time.perf_counter() - start:.1f} s)", file=sys.stderr)
+    finite = [e for e in errors if e == e]
+    if len(finite) < len(errors):
+        print(f"{len(errors) - len(finite)} row(s) infeasible")
+    print(f"mean abs error {100 * sum(finite) / max(len(finite), 1):.1f}% max {100 * max(finite, default=0):.1f}%")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

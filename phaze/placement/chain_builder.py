@@ -1,0 +1,43 @@
+"""From a model's layer graphs and their times on one accelerator to the placement chain (DESIGN §7).
+
+The chain is [embed, L blocks, head]. Per layer and device: the load of one micro-batch (fwd + bwd +
+recompute, TP collectives inside the schedules), parameters per rank, activation bytes per in-flight
+micro-batch for the recompute mode, and the p2p of its output activation to the next stage over the
+inter-node link (pipeline stages span nodes; tensor-parallel groups stay inside one, DESIGN §5).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from phaze.cost import p2p_s
+from phaze.hardware import Accelerator
+from phaze.model import ModelGraphs
+from phaze.placement.problem import LayerChain
+
+
+def head_extra_bytes(graphs: ModelGraphs, recompute: str) -> int:
+    """Under full recompute the head still materialises its fp32 logits while it runs; otherwise they are
+    already counted as saved activations."""
+    return graphs.layers["head"].forward.tensors["cross_entropy"].bytes if recompute == "full" else 0
+
+
+def tied_head_params(graphs: ModelGraphs) -> int:
+    """A tied LM head keeps its own copy of the word embedding on the last stage (Megatron-LM does, and
+    all-reduces the two copies' gradients); counted so the last stage's memory is not under-estimated."""
+    return graphs.word_embedding_params if graphs.cfg.tied_head else 0
+
+
+def build_chain(graphs: ModelGraphs, load_s: dict[str, float], recompute: str, acc: Accelerator) -> LayerChain:
+    """The LayerChain of one (micro-batch, width, recompute) setting on one accelerator."""
+    kinds = graphs.chain
+    params = {k: float(graphs.layers[k].params) for k in ("embed", "block", "head")}
+    params["head"] += tied_head_params(graphs)
+    act = {k: float(graphs.layers[k].activation_bytes(recompute)) for k in params}
+    out_bytes = {k: graphs.layers[k].fwd.output_bytes for k in params}
+    p2p = {k: p2p_s(out_bytes[k], acc.dp_link_bw_bytes_per_s, acc.link_latency_s) for k in params}
+    extra = np.zeros(len(kinds))
+    extra[-1] = head_extra_bytes(graphs, recompute)
+    return LayerChain(load_s=np.array([load_s[k] for k in kinds]), params=np.array([params[k] for k in kinds]),
+                      act_bytes=np.array([act[k] for k in kinds]), extra_bytes=extra,
+                      boundary_p2p_s=np.array([p2p[k] for k in kinds]))

@@ -1,0 +1,190 @@
+"""Best and given placements of one model on one fixed accelerator design (`task=evaluate`, DESIGN §7).
+
+Every setting (micro-batch, tensor width, recompute) goes through the same pipeline: build the layer
+graphs, price and schedule each layer kind's passes, assemble the chain, run the exact placement DP.
+Schedules depend on (micro-batch, width) only, so they are shared by the recompute modes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from phaze.config.model import ModelConfig, validate_tensor_width
+from phaze.config.parallelism import FixedStrategy, ParallelismConfig
+from phaze.config.solver import SolverConfig
+from phaze.hardware import Accelerators
+from phaze.model import ModelGraphs, build_model
+from phaze.model.summary import kaplan_train_flops_per_token
+from phaze.placement.chain_builder import build_chain
+from phaze.placement.layer_times import LayerTimes, layer_times, refine
+from phaze.placement.optimal import best_placement
+from phaze.placement.pipeline import evaluate_literature
+from phaze.placement.problem import (
+    BYTES_PER_PARAM,
+    GRAD_BYTES_PER_PARAM,
+    OPT_BYTES_TOUCHED_PER_PARAM,
+    LayerChain,
+    PlacementSpec,
+)
+from phaze.placement.result import Infeasible, Placement
+from phaze.placement.settings import Setting, literature_strategy, settings
+from phaze.schedule import ScheduleCache
+
+
+@dataclass
+class Outcome:
+    """A placement (or why none fits) at one setting, with what is needed to report it."""
+
+    setting: Setting
+    result: Placement | Infeasible
+    chain: LayerChain | None = None
+    spec: PlacementSpec | None = None
+
+    @property
+    def feasible(self) -> bool:
+        return isinstance(self.result, Placement)
+
+    @property
+    def throughput(self) -> float:
+        return self.result.throughput_samples_s if isinstance(self.result, Placement) else 0.0
+
+
+def placement_spec(par: ParallelismConfig, acc: Accelerators, setting: Setting) -> PlacementSpec:
+    return PlacementSpec(
+        devices=par.devices, tensor_width=setting.tensor, microbatches=par.global_batch // setting.microbatch,
+        hbm_bytes=float(acc.hbm_bytes), hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s,
+        dp_link_bw_bytes_per_s=acc.dp_link_bw_bytes_per_s, dp_link_latency_s=acc.link_latency_s,
+        bytes_per_param=BYTES_PER_PARAM[par.optimizer], grad_bytes_per_param=GRAD_BYTES_PER_PARAM,
+        opt_bytes_touched_per_param=OPT_BYTES_TOUCHED_PER_PARAM[par.optimizer], microbatch_size=setting.microbatch)
+
+
+@dataclass
+class DesignEvaluator:
+    """Evaluates settings of one model on a single accelerator (`acc` has one row), caching per (b, t)."""
+
+    model: ModelConfig
+    par: ParallelismConfig
+    solver: SolverConfig
+    acc: Accelerators
+    cache: ScheduleCache | None = None
+    _graphs: dict[tuple[int, int], ModelGraphs] = field(default_factory=dict)
+    _times: dict[tuple[int, int], dict[str, LayerTimes]] = field(default_factory=dict)
+
+    def graphs(self, b: int, t: int) -> ModelGraphs:
+        if (b, t) not in self._graphs:
+            self._graphs[(b, t)] = build_model(self.model, b, t, self.par.sequence_parallel)
+        return self._graphs[(b, t)]
+
+    def times(self, b: int, t: int) -> dict[str, LayerTimes]:
+        if (b, t) not in self._times:
+            times = layer_times(self.graphs(b, t), self.acc)
+            refine(times, [0], self.solver, self.cache)
+            self._times[(b, t)] = times
+        return self._times[(b, t)]
+
+    def chain(self, s: Setting) -> LayerChain:
+        times = self.times(s.microbatch, s.tensor)
+        load = {kind: float(lt.load_s(s.recompute)[0]) for kind, lt in times.items()}
+        return build_chain(self.graphs(s.microbatch, s.tensor), load, s.recompute, self.acc.row(0))
+
+    def best(self, s: Setting) -> Outcome:
+        chain, spec = self.chain(s), placement_spec(self.par, self.acc, s)
+        return Outcome(s, best_placement(chain, spec), chain, spec)
+
+    def given(self, s: Setting, data: int, pipeline: int) -> Outcome:
+        """A given (d, p) with the literature stage split (DESIGN §7)."""
+        chain, spec = self.chain(s), placement_spec(self.par, self.acc, s)
+        return Outcome(s, evaluate_literature(chain, spec, data, pipeline), chain, spec)
+
+
+def pick_best(outcomes: Iterable[Outcome]) -> Outcome | None:
+    """Highest throughput; ties keep the earliest setting in config order (deterministic)."""
+    best: Outcome | None = None
+    for o in outcomes:
+        if o.feasible and (best is None or o.throughput > best.throughput):
+            best = o
+    return best
+
+
+def evaluate_best(ev: DesignEvaluator) -> tuple[Outcome | None, list[Outcome], list[int]]:
+    all_settings, skipped = settings(ev.par, ev.model)
+    outcomes = [ev.best(s) for s in all_settings]
+    return pick_best(outcomes), outcomes, skipped
+
+
+def evaluate_given(ev: DesignEvaluator, data: int, pipeline: int, tensor: int, microbatches: list[int],
+                   recomputes: list[str]) -> Outcome | Infeasible:
+    """A given (d, p, t) with the literature stage split and the best feasible (micro-batch, recompute) of
+    the lists (DESIGN §7); "infeasible: <reason>" when none fits, never an exception."""
+    try:
+        validate_tensor_width(ev.model, tensor, "tensor")
+    except ValueError as err:
+        return Infeasible(str(err))
+    tries = [ev.given(Setting(b, tensor, r), data, pipeline) for b in microbatches for r in recomputes]
+    best = pick_best(tries)
+    if best is not None:
+        return best
+    if len(tries) == 1:
+        return tries[0]
+    return Infeasible("no configured micro-batch and recompute fits; the first: " + str(tries[0].result))
+
+
+def evaluate_literature_placement(ev: DesignEvaluator) -> Outcome | Infeasible | None:
+    """The model's literature (p, d, t) with the best feasible micro-batch and recompute from the config."""
+    lit = literature_strategy(ev.model.name)
+    if lit is None:
+        return None
+    return evaluate_given(ev, lit.data, lit.pipeline, lit.tensor, ev.par.microbatch_sizes, ev.par.recompute)
+
+
+def evaluate_fixed(ev: DesignEvaluator, fixed: FixedStrategy) -> Outcome | Infeasible:
+    """`parallelism.fixed`, through the same code; null micro-batch / recompute take the best feasible."""
+    assert fixed.data is not None and fixed.pipeline is not None and fixed.tensor is not None
+    micro = [fixed.microbatch] if fixed.microbatch is not None else ev.par.microbatch_sizes
+    recompute = [fixed.recompute] if fixed.recompute is not None else ev.par.recompute
+    return evaluate_given(ev, fixed.data, fixed.pipeline, fixed.tensor, micro, recompute)
+
+
+def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
+    """Per stage: weights + gradients + optimizer state, activations in flight, extra (logits) bytes."""
+    assert isinstance(o.result, Placement) and o.chain is not None and o.spec is not None
+    p, chain, spec = o.result, o.chain, o.spec
+    rows = []
+    for k, (a, b) in enumerate(zip(p.cuts[:-1], p.cuts[1:], strict=True)):
+        inflight = min(p.pipeline - k, p.microbatches_per_replica)
+        rows.append({"stage": k + 1, "layers": [a, b], "inflight_microbatches": inflight,
+                     "params": float(chain.params[a:b].sum()),
+                     "weights_grads_optimizer_bytes": float(chain.params[a:b].sum() * spec.bytes_per_param),
+                     "activation_bytes": float(chain.act_bytes[a:b].sum() * inflight),
+                     "extra_bytes": float(chain.extra_bytes[a:b].sum()),
+                     "total_bytes": p.stage_memory_bytes[k]})
+    return rows
+
+
+def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_total: int,
+                 peak_flops: float) -> dict[str, Any] | str | None:
+    """The `best` / `literature` entry of result.json (DESIGN §8), or "infeasible: <reason>"."""
+    if o is None:
+        return None
+    if isinstance(o, Infeasible):
+        return str(o)
+    if not isinstance(o.result, Placement):
+        return str(o.result)
+    p, s = o.result, o.setting
+    tokens_s = p.throughput_samples_s * model.seq_len
+    flops_per_token = kaplan_train_flops_per_token(params_total, model.layers, model.seq_len, model.hidden)
+    return {
+        "throughput_samples_s": p.throughput_samples_s,
+        "tokens_s": tokens_s,
+        "iteration_s": p.iteration_s,
+        "mfu": flops_per_token * tokens_s / (p.devices_used * peak_flops),
+        "memory_per_device_bytes": p.memory_per_device_bytes,
+        "placement": {"data": p.data, "pipeline": p.pipeline, "tensor": p.tensor, "microbatch": s.microbatch,
+                      "recompute": s.recompute, "stages": list(p.stage_layers), "cuts": list(p.cuts),
+                      "devices_used": p.devices_used},
+        "iteration": {"pipeline_s": p.pipeline_s, "allreduce_s": p.allreduce_s, "optimizer_s": p.optimizer_s,
+                      "max_stage_load_s": p.max_load_s},
+        "memory_per_stage": memory_breakdown(o),
+    }

@@ -1,0 +1,145 @@
+"""The CP-SAT model of one (candidate, layer, pass) schedule (DESIGN §6, reference/phaze-original §9).
+
+Per op with two (non-dominated) modes: two OPTIONAL fixed-size intervals, each with ITS OWN start
+variable, exactly one present; the op's start/end variables equal the present one's (enforced by the
+presence literal only). DESIGN §10: alternatives sharing both start and end variables gave wrong
+"OPTIMAL" answers in ortools 9.12–9.15, so they never share. Ops with one mode (collectives, NOPs,
+dominated or unavailable alternatives) get one fixed interval. Precedences end_i <= start_j;
+cumulative TC (capacity n_tc) and VC (capacity n_vc) — a single-core interval demands its unit(s), an
+intra-op one the whole chip — and the link as a no-overlap (capacity 1). Minimise the makespan.
+
+Time is integer ns (problem.to_ns). The greedy makespan H is the horizon (only schedules at least as
+good are searched, and the greedy schedule — a valid solution of makespan H — is the hint), the lower
+bound is a redundant constraint on the makespan, and each op's start lies in [head_i, H - tail_i] with
+best-duration head/tail paths, which every schedule of makespan <= H satisfies.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from phaze.config.solver import SolverConfig
+from phaze.schedule.bound import critical_path_instance
+from phaze.schedule.problem import Instance
+
+# CP-SAT reports its bound as a float of an integer objective; ceil after this tolerance.
+_BOUND_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class CpsatOutcome:
+    """What CP-SAT returned: a schedule if it has one, its proven bound and whether it proved optimality."""
+
+    status: str  # OPTIMAL | FEASIBLE | UNKNOWN | INFEASIBLE | MODEL_INVALID
+    starts: list[int] | None
+    modes: list[int] | None
+    makespan: int | None
+    bound: int  # best proven lower bound (ns), at least the bound passed in
+    wall_s: float
+    deterministic_s: float
+
+
+def _heads(inst: Instance) -> list[int]:
+    preds = inst.preds()
+    head = [0] * inst.n
+    for j in range(inst.n):
+        head[j] = max((head[i] + min(d for _, d in inst.modes(i)) for i in preds[j]), default=0)
+    return head
+
+
+def solve_instance(inst: Instance, cfg: SolverConfig, horizon: int, bound: int,
+                   hint: tuple[list[int], list[int]] | None = None) -> CpsatOutcome:
+    """Minimise the makespan of `inst` over schedules of makespan <= horizon (a feasible one exists).
+
+    `bound` must be a valid lower bound (`bound.bound_instance`); `hint` a valid (starts, modes) of
+    makespan `horizon` (the greedy schedule) or None.
+    """
+    m = cp_model.CpModel()
+    head, tail = _heads(inst), critical_path_instance(inst)
+    starts, ends, options, lits, alt_starts = [], [], [], [], []
+    tc_iv, tc_dem, vc_iv, vc_dem, link_iv = [], [], [], [], []
+    for i in range(inst.n):
+        best = min(d for _, d in inst.modes(i))
+        lo, lf = head[i], horizon - tail[i] + best  # earliest start, latest finish
+        opts = [(mode, d) for mode, d in inst.modes(i) if lo + d <= lf]
+        dmin = min(d for _, d in opts)
+        st = m.new_int_var(lo, lf - dmin, f"s{i}")
+        en = m.new_int_var(lo + dmin, lf, f"e{i}")
+        op_lits, op_starts = [], []
+        for mode, d in opts:
+            if len(opts) == 1:
+                iv = m.new_fixed_size_interval_var(st, d, f"iv{i}_{mode}")
+                m.add(en == st + d)
+            else:
+                s_m = m.new_int_var(lo, lf - d, f"s{i}_{mode}")
+                lit = m.new_bool_var(f"p{i}_{mode}")
+                iv = m.new_optional_fixed_size_interval_var(s_m, d, lit, f"iv{i}_{mode}")
+                m.add(st == s_m).only_enforce_if(lit)
+                m.add(en == s_m + d).only_enforce_if(lit)
+                op_lits.append(lit)
+                op_starts.append(s_m)
+            dem = inst.demand(i, mode, d)  # (0, 0, 0) for a zero-length interval
+            if dem[0]:
+                tc_iv.append(iv)
+                tc_dem.append(dem[0])
+            if dem[1]:
+                vc_iv.append(iv)
+                vc_dem.append(dem[1])
+            if dem[2]:
+                link_iv.append(iv)
+        if op_lits:
+            m.add_exactly_one(op_lits)
+        starts.append(st)
+        ends.append(en)
+        options.append(opts)
+        lits.append(op_lits)
+        alt_starts.append(op_starts)
+    for i, j in inst.edges:
+        m.add(ends[i] <= starts[j])
+    if tc_iv:
+        m.add_cumulative(tc_iv, tc_dem, inst.n_tc)
+    if vc_iv:
+        m.add_cumulative(vc_iv, vc_dem, inst.n_vc)
+    if len(link_iv) > 1:
+        m.add_no_overlap(link_iv)
+    makespan = m.new_int_var(bound, horizon, "makespan")
+    if ends:
+        m.add_max_equality(makespan, ends)
+    m.minimize(makespan)
+
+    if hint is not None:
+        h_starts, h_modes = hint
+        for i in range(inst.n):
+            m.add_hint(starts[i], h_starts[i])
+            m.add_hint(ends[i], h_starts[i] + inst.raw_duration(i, h_modes[i]))
+            for (mode, d), lit, s_m in zip(options[i], lits[i], alt_starts[i], strict=False):
+                m.add_hint(lit, mode == h_modes[i])
+                m.add_hint(s_m, min(h_starts[i], horizon - tail[i] + min(x for _, x in options[i]) - d))
+        m.add_hint(makespan, horizon)
+
+    solver = cp_model.CpSolver()
+    p = solver.parameters
+    p.max_deterministic_time = float(cfg.max_deterministic_time)
+    if cfg.max_time_in_seconds is not None:
+        p.max_time_in_seconds = float(cfg.max_time_in_seconds)
+    p.num_workers = int(cfg.workers)
+    p.random_seed = int(cfg.seed)
+    p.interleave_search = bool(cfg.interleave_search)
+    status = solver.solve(m)
+    name = solver.status_name(status)
+    wall, det = solver.wall_time, solver.deterministic_time
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return CpsatOutcome(name, None, None, None, bound, wall, det)
+    proven = max(bound, math.ceil(solver.best_objective_bound - _BOUND_TOL))
+    vals = [int(solver.value(s)) for s in starts]
+    modes = []
+    for i in range(inst.n):
+        if lits[i]:
+            modes.append(next(mode for (mode, _), lit in zip(options[i], lits[i], strict=True)
+                              if solver.boolean_value(lit)))
+        else:
+            modes.append(options[i][0][0])
+    return CpsatOutcome(name, vals, modes, round(solver.objective_value), proven, wall, det)

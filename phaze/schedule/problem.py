@@ -1,0 +1,265 @@
+"""One layer pass's scheduling problem on many candidate accelerators, in integer nanoseconds.
+
+Every candidate of a hardware space schedules the *same* fused op DAG; only the per-op durations and
+the core counts differ (DESIGN §6). `Problem` holds the graph once and the durations as (candidates,
+ops) integer arrays; `Instance` is one candidate's problem as plain Python data, for the CP-SAT model,
+the scalar reference greedy and the checker.
+
+Time is converted from seconds to integer nanoseconds ONCE, here, by `to_ns` (ceil: a positive
+duration never rounds to 0, and the rounded schedule is never optimistic), and every later stage —
+greedy, lower bound, CP-SAT, checker — works on these same integers, so "greedy meets the bound" is an
+exact integer equality rather than a float comparison.
+
+Modes (DESIGN §6): `MODE_SINGLE` runs a GEMM / vector op on one core (duration l_i; demand 1 TC, 1 VC,
+or 1 of each for a fused GEMM+epilogue) — collectives (the link) and NOPs have only this mode;
+`MODE_INTRA` spreads the op over the whole chip (duration L_i; demand all n_tc TCs and all n_vc VCs).
+A mode whose duration is not finite (or longer than `MAX_OP_SECONDS`) is unavailable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from phaze.model.ops import LayerGraph, Op, OpKind
+
+NS_PER_S = 1_000_000_000
+# An op longer than this (11.6 days) is treated as unavailable: it keeps every sum of a layer's
+# durations far inside int64 and inside CP-SAT's integer domains, and no useful design gets near it.
+MAX_OP_SECONDS = 1e6
+UNAVAILABLE = -1  # ns sentinel for a mode an op cannot run in
+
+MODE_SINGLE = 0
+MODE_INTRA = 1
+MODE_NAMES = ("single", "intra")
+
+# Resource classes of an op (what its single-core mode occupies).
+NOP, TC, VC, TC_VC, LINK = range(5)
+CLASS_NAMES = ("nop", "tc", "vc", "tc+vc", "link")
+CLASS_TC = np.array([0, 1, 0, 1, 0], dtype=np.int64)
+CLASS_VC = np.array([0, 0, 1, 1, 0], dtype=np.int64)
+CLASS_LINK = np.array([0, 0, 0, 0, 1], dtype=np.int64)
+
+
+def op_class(op: Op) -> int:
+    """DESIGN §6 demands: GEMM -> TC (+VC with a fused epilogue), vector -> VC, collective -> link."""
+    if op.kind is OpKind.NOP:
+        return NOP
+    if op.uses_link:
+        return LINK
+    if op.uses_tc:
+        return TC_VC if op.uses_vc else TC
+    if op.uses_vc:
+        return VC
+    raise ValueError(f"op {op.name!r} of kind {op.kind} uses no resource and is not a NOP")
+
+
+def to_ns(seconds: np.ndarray) -> np.ndarray:
+    """Seconds -> int64 ns, rounded UP (`ceil(s·1e9)`), so an op is 0 ns only if it is exactly 0 s.
+
+    Non-finite durations and durations above MAX_OP_SECONDS become UNAVAILABLE; a negative one is a
+    cost-model bug and raises.
+    """
+    s = np.asarray(seconds, dtype=np.float64)
+    if np.any(s < 0):
+        raise ValueError("negative op duration from the cost model")
+    ok = np.isfinite(s) & (s <= MAX_OP_SECONDS)
+    ns = np.full(s.shape, UNAVAILABLE, dtype=np.int64)
+    ns[ok] = np.ceil(s[ok] * NS_PER_S).astype(np.int64)
+    return ns
+
+
+def effective_modes(single: np.ndarray, intra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Drop dominated modes (same rule as `Instance.modes`); returns new arrays, -1 = dropped.
+
+    A zero-length intra interval dominates a positive single one (it occupies nothing for no time);
+    otherwise single dominates intra whenever l_i <= L_i (a subset of the resources for no longer).
+    Swapping a dominated mode for its dominator at the same start keeps any schedule feasible and its
+    makespan no larger, so the optimum is unchanged and the models get smaller.
+    """
+    s, i = single.copy(), intra.copy()
+    both = (s >= 0) & (i >= 0)
+    drop_single = both & (i == 0) & (s > 0)
+    drop_intra = both & ~drop_single & (s <= i)
+    s[drop_single] = UNAVAILABLE
+    i[drop_intra] = UNAVAILABLE
+    return s, i
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One candidate's problem in plain Python (ops in topological order, edges i -> j with i < j)."""
+
+    names: tuple[str, ...]
+    op_class: tuple[int, ...]
+    edges: tuple[tuple[int, int], ...]
+    single: tuple[int, ...]  # ns, UNAVAILABLE = no such mode
+    intra: tuple[int, ...]
+    n_tc: int
+    n_vc: int
+    layer: str = ""
+    pass_: str = ""
+
+    @property
+    def n(self) -> int:
+        return len(self.names)
+
+    def raw_duration(self, i: int, mode: int) -> int:
+        return self.single[i] if mode == MODE_SINGLE else self.intra[i]
+
+    def modes(self, i: int) -> list[tuple[int, int]]:
+        """Non-dominated (mode, duration) pairs of op i, single first (see `effective_modes`)."""
+        s, m = self.single[i], self.intra[i]
+        if s >= 0 and m >= 0:
+            if m == 0 < s:
+                return [(MODE_INTRA, 0)]
+            if s <= m:
+                return [(MODE_SINGLE, s)]
+        out = []
+        if s >= 0:
+            out.append((MODE_SINGLE, s))
+        if m >= 0:
+            out.append((MODE_INTRA, m))
+        return out
+
+    def demand(self, i: int, mode: int, duration: int) -> tuple[int, int, int]:
+        """(TC, VC, link) units op i holds in `mode`; a zero-length interval holds nothing."""
+        if duration == 0:
+            return (0, 0, 0)
+        if mode == MODE_INTRA:
+            return (self.n_tc, self.n_vc, 0)
+        c = self.op_class[i]
+        return (int(CLASS_TC[c]), int(CLASS_VC[c]), int(CLASS_LINK[c]))
+
+    def preds(self) -> list[list[int]]:
+        out: list[list[int]] = [[] for _ in self.names]
+        for i, j in self.edges:
+            out[j].append(i)
+        return out
+
+    def succs(self) -> list[list[int]]:
+        out: list[list[int]] = [[] for _ in self.names]
+        for i, j in self.edges:
+            out[i].append(j)
+        return out
+
+    def infeasible_reason(self) -> str:
+        """Empty if every op has a mode; else names the first op that cannot run at all."""
+        for i, name in enumerate(self.names):
+            if self.single[i] < 0 and self.intra[i] < 0:
+                return f"op {name!r} has no finite duration in either mode"
+        return ""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A layer pass's op DAG with per-candidate durations: arrays of shape (candidates, ops), int64 ns."""
+
+    layer: str
+    pass_: str
+    names: tuple[str, ...]
+    op_class: np.ndarray  # (n,) int64, one of NOP..LINK
+    edges: np.ndarray  # (E, 2) int64, i < j
+    single_ns: np.ndarray  # (C, n) int64, UNAVAILABLE = no single-core mode
+    intra_ns: np.ndarray  # (C, n) int64, UNAVAILABLE = no intra-op mode
+    n_tc: np.ndarray  # (C,) int64
+    n_vc: np.ndarray  # (C,) int64
+
+    @property
+    def n_ops(self) -> int:
+        return len(self.names)
+
+    @property
+    def n_candidates(self) -> int:
+        return int(self.n_tc.shape[0])
+
+    @cached_property
+    def feasible(self) -> np.ndarray:
+        """(C,) bool: every op has at least one available mode."""
+        return np.all((self.single_ns >= 0) | (self.intra_ns >= 0), axis=1)
+
+    def instance(self, c: int) -> Instance:
+        return Instance(
+            names=self.names,
+            op_class=tuple(int(k) for k in self.op_class),
+            edges=tuple((int(i), int(j)) for i, j in self.edges),
+            single=tuple(int(x) for x in self.single_ns[c]),
+            intra=tuple(int(x) for x in self.intra_ns[c]),
+            n_tc=int(self.n_tc[c]),
+            n_vc=int(self.n_vc[c]),
+            layer=self.layer,
+            pass_=self.pass_,
+        )
+
+
+def _check_edges(edges: np.ndarray, n: int) -> None:
+    if edges.size and (edges.min() < 0 or edges.max() >= n or np.any(edges[:, 0] >= edges[:, 1])):
+        raise ValueError("layer graph edges must be index pairs i -> j with 0 <= i < j < n_ops")
+
+
+def make_problem(
+    op_classes: Sequence[int],
+    edges: Sequence[tuple[int, int]],
+    single_s: np.ndarray,
+    all_s: np.ndarray,
+    n_tc: np.ndarray,
+    n_vc: np.ndarray,
+    names: Sequence[str] | None = None,
+    layer: str = "",
+    pass_: str = "",
+) -> Problem:
+    """Build a Problem from resource classes and durations in seconds (see module doc for modes).
+
+    Collectives have one duration (`min` of the two columns, NaN ignored) and only the single mode;
+    NOPs take 0 ns and no resources whatever the arrays say.
+    """
+    cls = np.asarray(op_classes, dtype=np.int64)
+    n = cls.shape[0]
+    e = np.asarray(list(edges), dtype=np.int64).reshape(-1, 2)
+    _check_edges(e, n)
+    single = np.atleast_2d(np.asarray(single_s, dtype=np.float64))
+    intra = np.atleast_2d(np.asarray(all_s, dtype=np.float64))
+    tc = np.atleast_1d(np.asarray(n_tc, dtype=np.int64))
+    vc = np.atleast_1d(np.asarray(n_vc, dtype=np.int64))
+    n_cand = tc.shape[0]
+    if single.shape != (n_cand, n) or intra.shape != (n_cand, n) or vc.shape != (n_cand,):
+        raise ValueError(f"durations must be (candidates, ops) = ({n_cand}, {n}); got {single.shape}, "
+                         f"{intra.shape}, n_vc {vc.shape}")
+    if n_cand and (tc.min() < 1 or vc.min() < 1):
+        raise ValueError("n_tc and n_vc must be >= 1")
+    link = cls == LINK
+    single_ns = to_ns(np.where(link, np.fmin(single, intra), single))
+    intra_ns = to_ns(intra)
+    intra_ns[:, link | (cls == NOP)] = UNAVAILABLE
+    single_ns[:, cls == NOP] = 0
+    return Problem(
+        layer=layer,
+        pass_=pass_,
+        names=tuple(names) if names is not None else tuple(f"op{i}" for i in range(n)),
+        op_class=cls,
+        edges=e,
+        single_ns=single_ns,
+        intra_ns=intra_ns,
+        n_tc=tc,
+        n_vc=vc,
+    )
+
+
+def build_problem(
+    graph: LayerGraph, single_s: np.ndarray, all_s: np.ndarray, n_tc: np.ndarray, n_vc: np.ndarray
+) -> Problem:
+    """The Problem of one fused layer graph priced on C candidates (durations from `phaze.cost`)."""
+    return make_problem(
+        [op_class(op) for op in graph.ops],
+        graph.edges,
+        single_s,
+        all_s,
+        n_tc,
+        n_vc,
+        names=[op.name for op in graph.ops],
+        layer=graph.kind,
+        pass_=str(graph.pass_),
+    )

@@ -1,0 +1,114 @@
+"""Scheduling a layer pass on a whole hardware space: greedy + bound everywhere, CP-SAT where needed.
+
+`schedule_space` computes, for every candidate at once, the greedy schedule and the lower bound; where
+they meet, the greedy schedule is proven optimal and CP-SAT is skipped (DESIGN §6). `solve_candidate`
+returns one candidate's `Schedule`: the greedy one when it is closed (or `solver=greedy`), otherwise
+CP-SAT's with the greedy schedule as horizon and hint. A CP-SAT budget that runs out returns the better
+of (greedy, incumbent) as `feasible` with its gap to the best proven bound — never an exception. Every
+schedule returned by `solve_candidate` has passed the plain-Python checker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from phaze.config.solver import SolverConfig, is_deterministic
+from phaze.model.ops import LayerGraph
+from phaze.schedule.bound import bound_space
+from phaze.schedule.cache import ScheduleCache, instance_key
+from phaze.schedule.check import check_schedule
+from phaze.schedule.cpsat import solve_instance
+from phaze.schedule.greedy import GreedyResult, greedy_space
+from phaze.schedule.problem import Instance, Problem, build_problem
+from phaze.schedule.result import FEASIBLE, INFEASIBLE, OPTIMAL, Schedule
+
+
+@dataclass(frozen=True)
+class SpaceSchedule:
+    """Greedy schedules and lower bounds of one layer pass for every candidate (arrays over candidates)."""
+
+    problem: Problem
+    greedy: GreedyResult
+    bound_ns: np.ndarray  # (C,) int64
+
+    @property
+    def feasible(self) -> np.ndarray:
+        return self.problem.feasible
+
+    @property
+    def greedy_ns(self) -> np.ndarray:
+        return self.greedy.makespan_ns
+
+    @property
+    def closed(self) -> np.ndarray:
+        """(C,) bool: greedy meets the bound, so the greedy schedule is optimal."""
+        return self.feasible & (self.greedy.makespan_ns == self.bound_ns)
+
+    def greedy_schedule(self, c: int) -> Schedule:
+        """Candidate c's greedy schedule as a Schedule (optimal if closed, else feasible with its gap)."""
+        p = self.problem
+        if not p.feasible[c]:
+            return _infeasible(p.instance(c), c)
+        mk, lb = int(self.greedy.makespan_ns[c]), int(self.bound_ns[c])
+        return Schedule(p.layer, p.pass_, c, OPTIMAL if mk == lb else FEASIBLE, mk, lb,
+                        tuple(int(x) for x in self.greedy.starts_ns[c]),
+                        tuple(int(x) for x in self.greedy.modes[c]), "greedy")
+
+
+def schedule_space(problem: Problem) -> SpaceSchedule:
+    """Vectorised greedy + lower bound for all candidates of `problem`."""
+    return SpaceSchedule(problem, greedy_space(problem), bound_space(problem))
+
+
+def _infeasible(inst: Instance, c: int) -> Schedule:
+    return Schedule(inst.layer, inst.pass_, c, INFEASIBLE, None, 0, (), (), "greedy",
+                    reason=inst.infeasible_reason())
+
+
+def solve_candidate(space: SpaceSchedule, c: int, cfg: SolverConfig,
+                    cache: ScheduleCache | None = None) -> Schedule:
+    """Candidate c's schedule under `cfg` (see module doc); checked before it is returned."""
+    greedy = space.greedy_schedule(c)
+    if greedy.status != FEASIBLE or cfg.name == "greedy":
+        if greedy.makespan_ns is not None:
+            check_schedule(space.problem.instance(c), greedy.starts_ns, greedy.modes)
+        return greedy
+    inst = space.problem.instance(c)
+    key = instance_key(inst, cfg) if cache is not None else ""
+    if cache is not None and (hit := cache.get(key, inst, c)) is not None:
+        return hit
+    assert greedy.makespan_ns is not None
+    out = solve_instance(inst, cfg, greedy.makespan_ns, greedy.bound_ns,
+                         (list(greedy.starts_ns), list(greedy.modes)) if cfg.hint else None)
+    if out.status not in ("OPTIMAL", "FEASIBLE", "UNKNOWN"):
+        raise RuntimeError(f"CP-SAT returned {out.status} on {inst.layer}/{inst.pass_} candidate {c}, "
+                           "which has a checked greedy schedule: a model or solver defect")
+    if out.makespan is not None and out.makespan < greedy.makespan_ns:
+        assert out.starts is not None and out.modes is not None
+        mk, starts, modes = out.makespan, tuple(out.starts), tuple(out.modes)
+        if check_schedule(inst, starts, modes) != mk:
+            raise RuntimeError(f"CP-SAT objective {mk} differs from its schedule's makespan (candidate {c})")
+    else:
+        mk, starts, modes = greedy.makespan_ns, greedy.starts_ns, greedy.modes
+        check_schedule(inst, starts, modes)
+    optimal = out.status == "OPTIMAL" or mk <= out.bound
+    wall_stopped = cfg.max_time_in_seconds is not None and not optimal and (
+        out.deterministic_s < cfg.max_deterministic_time)
+    sched = Schedule(inst.layer, inst.pass_, c, OPTIMAL if optimal else FEASIBLE, mk,
+                     mk if optimal else out.bound, starts, modes, "cpsat",
+                     reproducible=is_deterministic(cfg) and not wall_stopped)
+    if cache is not None:
+        cache.put(key, sched)
+    return sched
+
+
+def schedule_layer(graph: LayerGraph, single_s: np.ndarray, all_s: np.ndarray, n_tc: np.ndarray,
+                   n_vc: np.ndarray, cfg: SolverConfig, cache: ScheduleCache | None = None,
+                   candidates: Sequence[int] | None = None) -> list[Schedule]:
+    """One Schedule per candidate (all, or the listed indices) of a fused layer graph priced on a space."""
+    space = schedule_space(build_problem(graph, single_s, all_s, n_tc, n_vc))
+    idx = range(space.problem.n_candidates) if candidates is None else candidates
+    return [solve_candidate(space, int(c), cfg, cache) for c in idx]

@@ -1,0 +1,113 @@
+"""task=evaluate end to end: memory per device against hand-computed bytes, fixed and literature
+strategies, the one-line errors, and the Megatron validation script as a smoke test."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, compose_cfg, run_cli
+from omegaconf import OmegaConf
+
+from phaze.config.parallelism import FixedStrategy
+from phaze.hardware import Accelerators
+from phaze.placement.evaluate import DesignEvaluator, Outcome, evaluate_fixed, memory_breakdown
+from phaze.placement.result import Placement
+
+S, H, A, V = 2048, 12288, 96, 50257
+SBH = S * H
+BLOCK_PARAMS_T8 = 226_576_896
+BYTES_PER_PARAM = 16  # adam_mixed: 2 + 2 + 12 (ZeRO)
+
+
+def gpt3_evaluator(hbm_gib: int = 4096) -> DesignEvaluator:
+    cfg = compose_cfg(["model=gpt3_175b", "hw=tpuv4", f"hw.hbm_gib={hbm_gib}", "solver=greedy"])
+    return DesignEvaluator(OmegaConf.to_object(cfg.model), OmegaConf.to_object(cfg.parallelism),
+                           OmegaConf.to_object(cfg.solver), Accelerators.from_config(cfg.hw))
+
+
+@pytest.mark.parametrize(("recompute", "act_per_block"), [
+    ("none", SBH * 10 + SBH * 24 // 8 + 5 * A * S * S // 8),  # Korthikanti eq. 2 at t=8
+    ("selective", SBH * 10 + SBH * 24 // 8),
+    ("full", 2 * SBH),
+])
+def test_gpt3_memory_per_device_matches_hand_computation(recompute: str, act_per_block: int) -> None:
+    # d=8, p=16, t=8, b=1: 6 blocks per stage; stage 2 holds blocks only; m = 4096 micro-batches, so
+    # stage k keeps min(16 - k + 1, 512) = 17 - k micro-batches in flight (1F1B).
+    outcome = evaluate_fixed(gpt3_evaluator(), FixedStrategy(8, 16, 8, 1, recompute))
+    assert isinstance(outcome, Outcome) and isinstance(outcome.result, Placement)
+    stage2 = memory_breakdown(outcome)[1]
+    assert stage2["layers"] == [7, 13] and stage2["inflight_microbatches"] == 15
+    assert stage2["weights_grads_optimizer_bytes"] == 6 * BLOCK_PARAMS_T8 * BYTES_PER_PARAM
+    assert stage2["activation_bytes"] == 6 * act_per_block * 15
+    assert stage2["total_bytes"] == 6 * BLOCK_PARAMS_T8 * BYTES_PER_PARAM + 6 * act_per_block * 15
+    last = memory_breakdown(outcome)[-1]
+    # the last stage: 6 blocks + head (final norm 2h; a copy of the tied vocab-parallel embedding)
+    vocab_rows = 50264 // 8  # 50257 padded to a multiple of t = 8 (GPT-3 has no Megatron 128 padding)
+    assert last["params"] == 6 * BLOCK_PARAMS_T8 + 2 * H + vocab_rows * H
+
+
+def test_infeasible_fixed_strategy_returns_its_reason() -> None:
+    outcome = evaluate_fixed(gpt3_evaluator(hbm_gib=32), FixedStrategy(8, 16, 8, 1, "none"))
+    assert isinstance(outcome, Outcome) and not outcome.feasible
+    assert str(outcome.result).startswith("infeasible: stage 1 of 16") and "over hbm_bytes" in str(outcome.result)
+    # with the micro-batch and recompute left open, the best feasible of the configured lists is taken
+    relaxed = evaluate_fixed(gpt3_evaluator(hbm_gib=32), FixedStrategy(8, 16, 8))
+    assert isinstance(relaxed, Outcome) and relaxed.feasible and relaxed.setting.recompute == "full"
+
+
+def test_evaluate_cli_writes_best_and_literature(tmp_path: Path) -> None:
+    proc = run_cli("task=evaluate", "model=llama2_7b", "hw=a100", "parallelism.fixed.data=512",
+                   "parallelism.fixed.pipeline=1", "parallelism.fixed.tensor=2", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    best, lit, fixed = result["best"], result["literature"], result["fixed"]
+    for entry in (best, lit, fixed):
+        assert set(entry) >= {"throughput_samples_s", "tokens_s", "iteration_s", "mfu", "memory_per_device_bytes",
+                              "placement"}
+        assert set(entry["placement"]) >= {"data", "pipeline", "tensor", "microbatch", "recompute", "stages"}
+        assert entry["tokens_s"] == pytest.approx(entry["throughput_samples_s"] * 4096)
+        assert entry["throughput_samples_s"] == pytest.approx(4096 / entry["iteration_s"])
+        assert 0 < entry["mfu"] < 1 and entry["memory_per_device_bytes"] <= 80 * 2**30
+    assert best["throughput_samples_s"] >= max(lit["throughput_samples_s"], fixed["throughput_samples_s"])
+    assert (lit["placement"]["data"], lit["placement"]["pipeline"], lit["placement"]["tensor"]) == (128, 8, 1)
+    assert fixed["placement"]["data"] == 512 and fixed["placement"]["tensor"] == 2
+    assert sum(lit["placement"]["stages"]) == 34
+    assert "best" in proc.stdout and "literature" in proc.stdout
+
+
+def test_evaluate_skips_widths_that_do_not_divide(tmp_path: Path) -> None:
+    proc = run_cli("task=evaluate", "model=gpt2_xl", "hw=tpuv4", "solver=greedy", "parallelism.tensor_widths=[1,2,5]",
+                   "parallelism.microbatch_sizes=[4]", f"hydra.run.dir={tmp_path}")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["skipped_widths"] == [2]  # 25 heads
+    assert {s["tensor"] for s in result["settings"]} == {1, 5}
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    (["hw=search"], "hw"),
+    (["parallelism.fixed.data=64", "parallelism.fixed.pipeline=32", "parallelism.fixed.tensor=1"],
+     "parallelism.fixed"),
+    (["parallelism.fixed.data=1", "parallelism.fixed.pipeline=1", "parallelism.fixed.tensor=3"],
+     "parallelism.fixed.tensor"),
+    (["parallelism.fixed.tensor=2"], "parallelism.fixed.data"),
+    (["parallelism.microbatch_sizes=[3]"], "parallelism.microbatch_sizes"),
+    (["parallelism.recompute=[sometimes]"], "parallelism.recompute"),
+])
+def test_evaluate_bad_input_is_one_line(overrides: list[str], field: str, tmp_path: Path) -> None:
+    proc = run_cli("task=evaluate", "model=llama2_7b", "hw=a100", *overrides, f"hydra.run.dir={tmp_path}")
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], proc.stderr
+
+
+def test_megatron_validation_script_runs_and_prints() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "validate_megatron.py")], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-1].startswith("mean abs error") and len(lines) == 1 + 5 + 1
