@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from phaze.config.errors import ConfigError
+from phaze.cost.collectives import all_reduce_s as ring_allreduce_s
 from phaze.placement import (
     Infeasible,
     LayerChain,
@@ -18,7 +19,6 @@ from phaze.placement import (
     least_memory,
     literature_cuts,
 )
-from phaze.placement.timing import ring_allreduce_s
 
 MS = 1e-3
 MB = 1e6  # bytes

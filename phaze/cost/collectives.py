@@ -6,14 +6,22 @@ Ring algorithms (Patarasuk & Yuan 2009; the NCCL ring): an all-reduce of `bytes`
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import numpy as np
+
 from phaze.model.ops import Collective
 
+Num = TypeVar("Num", float, np.ndarray)
 
-def all_reduce_s(bytes_: float, group: int, bw_bytes_per_s: float, latency_s: float) -> float:
-    """Ring all-reduce: `2·(g−1)/g·bytes / bw + 2·(g−1)·latency`; 0 for a group of one."""
-    if group <= 1:
-        return 0.0
-    return 2.0 * (group - 1) / group * bytes_ / bw_bytes_per_s + 2.0 * (group - 1) * latency_s
+
+def all_reduce_s(bytes_: Num, group: Num, bw_bytes_per_s: float, latency_s: float) -> Num:
+    """Ring all-reduce: `2·(g−1)/g·bytes / bw + 2·(g−1)·latency`; exactly 0 for a group of one.
+
+    Plain arithmetic, so scalars and numpy arrays (e.g. every data-parallel degree at once) give
+    bit-identical values; pass `group` as a float to keep it that way.
+    """
+    return 2.0 * (group - 1.0) / group * bytes_ / bw_bytes_per_s + 2.0 * (group - 1.0) * latency_s
 
 
 def reduce_scatter_s(bytes_: float, group: int, bw_bytes_per_s: float, latency_s: float) -> float:

@@ -11,17 +11,10 @@ from typing import TypeVar
 
 import numpy as np
 
+from phaze.cost.collectives import all_reduce_s
 from phaze.placement.problem import PlacementSpec
 
 Num = TypeVar("Num", float, np.ndarray)
-
-
-def ring_allreduce_s(nbytes: Num, ranks: Num, bw_bytes_per_s: float, latency_s: float) -> Num:
-    """Ring all-reduce: `2·(g−1)/g·bytes/bw + 2·(g−1)·latency` (Patarasuk & Yuan 2009; DESIGN §5).
-
-    Zero for g = 1. `ranks` must be given as float (scalar or array) so scalar and vector paths agree.
-    """
-    return 2.0 * (ranks - 1.0) / ranks * nbytes / bw_bytes_per_s + 2.0 * (ranks - 1.0) * latency_s
 
 
 def dp_allreduce_s(max_stage_params: Num, data: Num, spec: PlacementSpec) -> Num:
@@ -31,7 +24,7 @@ def dp_allreduce_s(max_stage_params: Num, data: Num, spec: PlacementSpec) -> Num
     used the first stage only (reference/phaze-original.md §8 B13).
     """
     grad_bytes = max_stage_params * spec.grad_bytes_per_param
-    return ring_allreduce_s(grad_bytes, data, spec.dp_link_bw_bytes_per_s, spec.dp_link_latency_s)
+    return all_reduce_s(grad_bytes, data, spec.dp_link_bw_bytes_per_s, spec.dp_link_latency_s)
 
 
 def optimizer_step_s(max_stage_params: Num, spec: PlacementSpec) -> Num:
