@@ -24,8 +24,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
-from phaze.__main__ import CONF_DIR
-from phaze.config import register_schemas
+from phaze.config import CONF_DIR, register_schemas
 from phaze.config.model import ModelConfig
 from phaze.config.parallelism import ParallelismConfig
 from phaze.hardware import Accelerators

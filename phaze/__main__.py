@@ -12,10 +12,8 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from phaze.config import ConfigError, register_schemas, validate
+from phaze.config import CONF_DIR, ConfigError, register_schemas, validate
 
-# An absolute path: a relative config_path breaks the console script (DESIGN §10).
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 EXIT_CONFIG_ERROR = 2
 
 register_schemas()
@@ -27,6 +25,10 @@ def run_task(cfg: DictConfig, out_dir: Path) -> dict:
         from phaze.tasks import inspect
 
         return inspect.run(cfg, out_dir)
+    if cfg.task.name == "search":
+        from phaze.tasks import search
+
+        return search.run(cfg, out_dir)
     if cfg.task.name == "evaluate":
         from phaze.tasks import evaluate
 

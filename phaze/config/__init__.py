@@ -8,19 +8,24 @@ Schemas are stored as `schema/<group>/base` and pulled into each YAML file with
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from phaze.config import hw, model, parallelism, solver, task
+from phaze.config import hw, model, parallelism, search, solver, task
 from phaze.config.errors import ConfigError
+
+# The config tree (an absolute path: a relative config_path breaks the console script, DESIGN §10).
+CONF_DIR = str(Path(__file__).resolve().parent.parent.parent / "conf")
 
 SCHEMAS: dict[str, type] = {
     "model": model.ModelConfig,
     "hw": hw.HwConfig,
     "solver": solver.SolverConfig,
     "parallelism": parallelism.ParallelismConfig,
+    "search": search.SearchConfig,
     "task": task.TaskConfig,
     "inspect": task.InspectConfig,
 }
@@ -45,6 +50,9 @@ def validate(cfg: DictConfig) -> None:
     hw.validate(cfg.hw)
     solver.validate(as_object(cfg, "solver"))
     parallelism.validate(as_object(cfg, "parallelism"), model_cfg)
+    search.validate(as_object(cfg, "search"))
+    if cfg.task.name == "search" and cfg.hw.space is None:
+        raise ConfigError("hw", cfg.hw.name, "task=search needs a search space: hw=search (or task=evaluate)")
     if cfg.task.name == "inspect":
         inspect_cfg = as_object(cfg, "inspect")
         task.validate_inspect(inspect_cfg)
@@ -54,4 +62,4 @@ def validate(cfg: DictConfig) -> None:
                           "or your own hw/*.yaml without a space")
 
 
-__all__ = ["ConfigError", "as_object", "register_schemas", "validate"]
+__all__ = ["CONF_DIR", "ConfigError", "as_object", "register_schemas", "validate"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from phaze.config.errors import ConfigError
 
-TASKS = ("inspect", "evaluate")
+TASKS = ("inspect", "evaluate", "search")
 
 
 @dataclass

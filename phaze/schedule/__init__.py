@@ -7,6 +7,7 @@ from phaze.schedule.check import ScheduleError, check_schedule
 from phaze.schedule.greedy import GreedyResult, greedy_space
 from phaze.schedule.greedy_ref import greedy_instance
 from phaze.schedule.problem import (
+    INFEASIBLE_NS,
     MODE_INTRA,
     MODE_SINGLE,
     NS_PER_S,
@@ -22,6 +23,7 @@ from phaze.schedule.solve import SpaceSchedule, schedule_layer, schedule_space, 
 __all__ = [
     "FEASIBLE",
     "INFEASIBLE",
+    "INFEASIBLE_NS",
     "MODE_INTRA",
     "MODE_SINGLE",
     "NS_PER_S",

@@ -19,6 +19,7 @@ from phaze.schedule.problem import (
     CLASS_LINK,
     CLASS_TC,
     CLASS_VC,
+    INFEASIBLE_NS,
     UNAVAILABLE,
     Problem,
     effective_modes,
@@ -33,7 +34,7 @@ _SMALL = np.iinfo(np.int64).min
 
 @dataclass(frozen=True)
 class GreedyResult:
-    """Greedy schedules of all candidates; rows of infeasible candidates hold -1."""
+    """Greedy schedules of all candidates; infeasible candidates: makespan INFEASIBLE_NS, starts -1."""
 
     makespan_ns: np.ndarray  # (C,) int64
     starts_ns: np.ndarray  # (C, n) int64
@@ -171,6 +172,6 @@ def greedy_space(problem: Problem, block_rows: int = BLOCK_ROWS) -> GreedyResult
         s, m = _block(g, single[a:b], intra[a:b], rank[a:b], problem.n_tc[a:b], problem.n_vc[a:b])
         ends = s + np.where(m == 1, intra[a:b], single[a:b])
         starts[a:b], modes[a:b], makespan[a:b] = s, m, ends.max(axis=1, initial=0)
-    makespan[~feasible] = -1
+    makespan[~feasible] = INFEASIBLE_NS
     starts[~feasible] = -1
     return GreedyResult(makespan_ns=makespan, starts_ns=starts, modes=modes)

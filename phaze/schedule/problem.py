@@ -5,8 +5,10 @@ the core counts differ (DESIGN §6). `Problem` holds the graph once and the dura
 ops) integer arrays; `Instance` is one candidate's problem as plain Python data, for the CP-SAT model,
 the scalar reference greedy and the checker.
 
-Time is converted from seconds to integer nanoseconds ONCE, here, by `to_ns` (ceil: a positive
-duration never rounds to 0, and the rounded schedule is never optimistic), and every later stage —
+Time is converted from seconds to integer nanoseconds ONCE, here, by `to_ns` (ceil, so a positive
+duration never rounds to 0 and a rounded schedule is never optimistic; a float product that lands a
+hair above an integer, e.g. 61e-9 s -> 61.00000000000001 ns, is first pulled back by ROUND_TOL_NS so an
+exact number of ns stays exact), and every later stage —
 greedy, lower bound, CP-SAT, checker — works on these same integers, so "greedy meets the bound" is an
 exact integer equality rather than a float comparison.
 
@@ -30,7 +32,13 @@ NS_PER_S = 1_000_000_000
 # An op longer than this (11.6 days) is treated as unavailable: it keeps every sum of a layer's
 # durations far inside int64 and inside CP-SAT's integer domains, and no useful design gets near it.
 MAX_OP_SECONDS = 1e6
+# Float noise allowance of `to_ns`, in ns: far below the 1 ns resolution, far above float64's relative
+# error on the ns count of an op shorter than ~4 s (beyond, an exact-ns duration may gain 1 ns).
+ROUND_TOL_NS = 1e-6
 UNAVAILABLE = -1  # ns sentinel for a mode an op cannot run in
+# Greedy makespan and bound of an infeasible candidate in the (candidates,) arrays: the largest int64, so
+# any time derived from it (9.2e9 s) is hopeless and prunes the candidate instead of looking fast.
+INFEASIBLE_NS = np.iinfo(np.int64).max
 
 MODE_SINGLE = 0
 MODE_INTRA = 1
@@ -58,7 +66,7 @@ def op_class(op: Op) -> int:
 
 
 def to_ns(seconds: np.ndarray) -> np.ndarray:
-    """Seconds -> int64 ns, rounded UP (`ceil(s·1e9)`), so an op is 0 ns only if it is exactly 0 s.
+    """Seconds -> int64 ns, rounded UP: `max(1, ceil(s·1e9 − ROUND_TOL_NS))` for s > 0, 0 for s == 0.
 
     Non-finite durations and durations above MAX_OP_SECONDS become UNAVAILABLE; a negative one is a
     cost-model bug and raises.
@@ -68,7 +76,8 @@ def to_ns(seconds: np.ndarray) -> np.ndarray:
         raise ValueError("negative op duration from the cost model")
     ok = np.isfinite(s) & (s <= MAX_OP_SECONDS)
     ns = np.full(s.shape, UNAVAILABLE, dtype=np.int64)
-    ns[ok] = np.ceil(s[ok] * NS_PER_S).astype(np.int64)
+    ns[ok] = np.ceil(s[ok] * NS_PER_S - ROUND_TOL_NS).astype(np.int64)
+    ns[ok & (s > 0) & (ns < 1)] = 1
     return ns
 
 

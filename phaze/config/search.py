@@ -1,0 +1,52 @@
+"""Schema of the `search` group: how the co-search runs (DESIGN §8). None of it changes the answer except
+`pruning: false`, which evaluates every pair exactly (for checking the pruned search against it)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from phaze.config.errors import ConfigError
+
+SHARD = re.compile(r"^(\d+)/(\d+)$")
+
+
+@dataclass
+class SpotlightConfig:
+    evaluations: int = 200  # Bayesian-optimisation budget (objective evaluations)
+    seed: int = 0
+    initial: int = 10  # random designs before the surrogate takes over
+
+
+@dataclass
+class SearchConfig:
+    workers: int = 2  # processes evaluating a chunk; use 1 under a parallel Hydra launcher
+    shard: str = "0/1"  # i/n: this job evaluates the candidates with index % n == i
+    chunk_size: int = 256  # pairs per chunk; the incumbent is updated between chunks
+    pruning: bool = True
+    cache_dir: str = "outputs/cache"  # finished chunks are kept under <cache_dir>/<config_hash>/
+    progress: bool = True
+    baselines: list[str] = field(default_factory=lambda: ["tpuv4", "tpuv4_phaze"])
+    baseline_hbm_gib: float = 32.0  # the fixed baselines are also evaluated at this HBM capacity
+    spotlight: SpotlightConfig = field(default_factory=SpotlightConfig)
+
+
+def parse_shard(value: str) -> tuple[int, int]:
+    match = SHARD.match(str(value))
+    if not match or int(match.group(2)) < 1 or int(match.group(1)) >= int(match.group(2)):
+        raise ConfigError("search.shard", value, "i/n with 0 <= i < n, e.g. 0/1 or 2/4")
+    return int(match.group(1)), int(match.group(2))
+
+
+def validate(cfg: SearchConfig) -> None:
+    for name in ("workers", "chunk_size"):
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"search.{name}", value, "a positive integer")
+    parse_shard(cfg.shard)
+    if cfg.spotlight.evaluations < 1:
+        raise ConfigError("search.spotlight.evaluations", cfg.spotlight.evaluations, "a positive integer")
+    if cfg.spotlight.initial < 1:
+        raise ConfigError("search.spotlight.initial", cfg.spotlight.initial, "a positive integer")
+    if not cfg.baseline_hbm_gib > 0:
+        raise ConfigError("search.baseline_hbm_gib", cfg.baseline_hbm_gib, "a positive number of GiB")

@@ -1,0 +1,89 @@
+"""An optimistic time per batch for every candidate of a space at once (DESIGN §8).
+
+For one setting (micro-batch b, width t, recompute), with per-layer load lower bounds ℓ_i (each pass's
+schedule lower bound, DESIGN §6), any placement with S stages and d replicas has
+
+    TPB >= A·(ceil(m/d) + S − 1) + AR_d(P_S) + opt(P_S),   A = max(Σℓ/S, max_i ℓ_i),
+                                                          P_S = max(ΣP/S, max_i P_i)
+
+because the bottleneck stage carries at least the mean load and at least the largest layer, p2p costs
+are >= 0, and the largest stage holds at least the mean parameters. Only S for which some placement
+fits in memory count (memory does not depend on the candidate); d ranges over every d <= m with
+d·S·t <= N (a relaxation: more d than memory may allow). The bound is the minimum over (S, d). Terms
+other than A depend on the setting only, so they are tabulated once and the candidates share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from phaze.cost.collectives import all_reduce_s
+from phaze.placement.memory import least_memory
+from phaze.placement.problem import LayerChain, PlacementSpec
+from phaze.placement.result import Infeasible
+
+
+@dataclass(frozen=True)
+class SettingBound:
+    """Candidate-independent terms of the optimistic TPB: per feasible S, lines (F_d, G_d) in A."""
+
+    stages: tuple[int, ...]
+    fill: tuple[NDArray[np.float64], ...]  # F = ceil(m/d) + S − 1 per kept d
+    fixed: tuple[NDArray[np.float64], ...]  # G = AR_d(P_S) + opt(P_S) per kept d
+    reason: str = ""  # why no placement fits (empty when some S does)
+
+    @property
+    def feasible(self) -> bool:
+        return bool(self.stages)
+
+
+def _pareto_lines(fill: NDArray[np.float64], fixed: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    """Drop d whose (F, G) is dominated: they can never give the minimum."""
+    order = np.lexsort((fixed, fill))
+    keep, best_g = [], np.inf
+    for i in order:
+        if fixed[i] < best_g:
+            keep.append(i)
+            best_g = fixed[i]
+    idx = np.array(keep, dtype=np.int64)
+    return fill[idx], fixed[idx]
+
+
+def setting_bound(chain: LayerChain, spec: PlacementSpec) -> SettingBound:
+    """Tabulate F and G for every memory-feasible S (loads in `chain` are ignored)."""
+    n, t, m = chain.n, spec.tensor_width, spec.microbatches
+    total_p, max_p = float(chain.params.sum()), float(chain.params.max())
+    stages, fills, fixeds = [], [], []
+    reason = ""
+    for s in range(1, min(n, spec.devices // t) + 1):
+        need = least_memory(chain, spec, pipeline=s)
+        if isinstance(need, Infeasible):
+            reason = reason or str(need)
+            continue
+        if need[0] > spec.hbm_bytes:
+            reason = f"infeasible: no placement fits in hbm_bytes={spec.hbm_bytes:.6g}"
+            continue
+        d = np.arange(1, min(m, spec.devices // (s * t)) + 1, dtype=np.float64)
+        p_s = max(total_p / s, max_p)
+        fill = np.ceil(m / d) + (s - 1)
+        fixed = all_reduce_s(p_s * spec.grad_bytes_per_param, d, spec.dp_link_bw_bytes_per_s,
+                             spec.dp_link_latency_s) + p_s * spec.opt_bytes_touched_per_param / spec.hbm_bw_bytes_per_s
+        f, g = _pareto_lines(fill, fixed)
+        stages.append(s)
+        fills.append(f)
+        fixeds.append(g)
+    return SettingBound(tuple(stages), tuple(fills), tuple(fixeds), "" if stages else reason)
+
+
+def optimistic_tpb(bound: SettingBound, sum_load: NDArray[np.float64],
+                   max_load: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(C,) lower bound on TPB from per-candidate Σℓ and max ℓ; +inf when no S fits in memory."""
+    best = np.full(sum_load.shape, np.inf)
+    for s, fill, fixed in zip(bound.stages, bound.fill, bound.fixed, strict=True):
+        a = np.maximum(sum_load / s, max_load)
+        tpb = (a[:, None] * fill[None, :] + fixed[None, :]).min(axis=1)
+        np.minimum(best, tpb, out=best)
+    return best

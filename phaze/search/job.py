@@ -1,0 +1,132 @@
+"""One search job: Stage A, the plan, chunks over worker processes, the chunk cache (DESIGN §8).
+
+Finished chunks are written to `<cache>/chunks/<k>.json` (atomically) as soon as they finish, so a run
+killed at any point and restarted with the same config re-evaluates no finished chunk; CP-SAT schedules
+are cached by content under `<cache>/schedules/`. Workers are forked after Stage A and the plan, so they
+share the arrays; each evaluates an interleaved slice of a chunk, and results are put back in plan order.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from phaze.config.model import ModelConfig
+from phaze.config.parallelism import ParallelismConfig
+from phaze.config.search import SearchConfig, parse_shard
+from phaze.config.solver import SolverConfig
+from phaze.hardware import Accelerators
+from phaze.placement.settings import Setting, settings
+from phaze.schedule import ScheduleCache
+from phaze.search.engine import PairResult, Plan, evaluate_pair, make_plan, run_chunks
+from phaze.search.space_times import SpaceTimes
+
+_WORKER: dict[str, Any] = {}  # the state forked workers evaluate against
+
+
+@dataclass
+class SearchRun:
+    plan: Plan
+    space: SpaceTimes
+    settings: list[Setting]
+    skipped_widths: list[int]
+    member: NDArray[np.bool_]
+    results: dict[int, list[PairResult]]
+    timings: dict[str, float] = field(default_factory=dict)
+    cached_chunks: int = 0
+
+    def pairs(self) -> list[PairResult]:
+        return [r for k in sorted(self.results) for r in self.results[k]]
+
+
+def _evaluate_positions(positions: list[int], incumbent: float) -> list[PairResult]:
+    w = _WORKER
+    return [evaluate_pair(w["space"], w["plan"], p, incumbent, w["par"], w["solver"], w["cache"]) for p in positions]
+
+
+def _chunk_file(cache_dir: Path | None, k: int) -> Path | None:
+    return None if cache_dir is None else cache_dir / "chunks" / f"{k:06d}.json"
+
+
+def _load_done(cache_dir: Path | None) -> dict[int, list[PairResult]]:
+    done: dict[int, list[PairResult]] = {}
+    if cache_dir is None or not (cache_dir / "chunks").is_dir():
+        return done
+    for path in sorted((cache_dir / "chunks").glob("*.json")):
+        done[int(path.stem)] = [PairResult(**row) for row in json.loads(path.read_text())]
+    return done
+
+
+def _save_chunk(cache_dir: Path | None, k: int, results: list[PairResult]) -> None:
+    path = _chunk_file(cache_dir, k)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps([r.as_dict() for r in results]))
+    os.replace(tmp, path)
+
+
+ProgressHook = Callable[[int, int, float], None]  # (pairs done, pairs total, best throughput)
+
+
+def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, search: SearchConfig,
+               acc: Accelerators, cache_dir: Path | None, progress: ProgressHook | None = None) -> SearchRun:
+    t0 = time.perf_counter()
+    all_settings, skipped = settings(par, model)
+    space = SpaceTimes(model, acc, par.sequence_parallel)
+    for s in all_settings:
+        space.ensure(s.microbatch, s.tensor)
+    t1 = time.perf_counter()
+    area = acc.area_mm2.astype(np.float64)
+    chunk_size = search.chunk_size if search.pruning else max(1, len(acc) * max(len(all_settings), 1))
+    plan, _ = make_plan(space, all_settings, par, chunk_size, area)
+    shard, shards = parse_shard(search.shard)
+    member = (np.arange(len(acc)) % shards) == shard
+    t2 = time.perf_counter()
+    sched_cache = ScheduleCache(cache_dir / "schedules" if cache_dir is not None else None)
+    done = _load_done(cache_dir)
+    cached = len(done)
+    _WORKER.update(space=space, plan=plan, par=par, solver=solver, cache=sched_cache)
+    total = int(member[plan.candidate].sum())
+    state = {"done": sum(len(v) for v in done.values()), "best": 0.0}
+    workers = max(1, search.workers)
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) if workers > 1 else None
+
+    def run_chunk(positions: NDArray[np.int64], incumbent: float) -> list[PairResult]:
+        incumbent = incumbent if search.pruning else 0.0
+        if pool is None or positions.size < 2 * workers:
+            return _evaluate_positions([int(p) for p in positions], incumbent)
+        slices = [[int(p) for p in positions[i::workers]] for i in range(workers)]
+        parts = list(pool.map(_evaluate_positions, slices, [incumbent] * workers))
+        merged: dict[int, PairResult] = {}
+        for sl, part in zip(slices, parts, strict=True):
+            merged.update(zip(sl, part, strict=True))
+        return [merged[int(p)] for p in positions]
+
+    def on_chunk(k: int, results: list[PairResult], incumbent: float) -> None:
+        _save_chunk(cache_dir, k, results)
+        state["done"] += len(results)
+        state["best"] = max(state["best"], *(r.achieved for r in results), incumbent)
+        if progress is not None:
+            progress(state["done"], total, state["best"])
+
+    try:
+        results = run_chunks(plan, member, run_chunk, done, on_chunk)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    t3 = time.perf_counter()
+    timings = {"stage_a_s": t1 - t0, "plan_s": t2 - t1, "evaluate_s": t3 - t2,
+               "schedule_cache_hits": float(sched_cache.hits), "schedule_cache_misses": float(sched_cache.misses)}
+    return SearchRun(plan, space, all_settings, skipped, member, results, timings, cached)

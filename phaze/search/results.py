@@ -1,0 +1,93 @@
+"""From pair results to the candidates table and the `search`/`best` sections of result.json (DESIGN §8).
+
+A candidate's throughput is its best achieved placement over all settings. Its status: `optimal` (that
+placement's schedules are proven optimal), `feasible` (a solver budget ran out; gap reported), `bounded`
+(an achieved placement is known but its exact value was not needed: it cannot beat the incumbent),
+`pruned` (its optimistic bound could not beat the incumbent in any setting), `infeasible` (no setting fits
+in memory). Ties between candidates break by (throughput desc, area asc, index asc).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from phaze.hardware import Accelerators
+from phaze.search.engine import FEASIBLE, OPTIMAL, PRUNED, PRUNED_DP, PairResult
+from phaze.search.pareto import pareto_front
+
+STATUS_OF_PAIR = {OPTIMAL: "optimal", FEASIBLE: "feasible", PRUNED_DP: "bounded"}
+PLACEMENT_COLUMNS = ("data", "pipeline", "tensor", "microbatch", "recompute")
+
+
+def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResult],
+                     planned: np.ndarray) -> pd.DataFrame:
+    """One row per candidate of this shard, in index order."""
+    idx = np.flatnonzero(member)
+    n = len(acc)
+    best: dict[int, PairResult] = {}
+    upper = np.zeros(n)
+    for r in pairs:
+        upper[r.candidate] = max(upper[r.candidate], r.optimistic if r.status == PRUNED else (r.upper or r.achieved))
+        cur = best.get(r.candidate)
+        if r.achieved > 0 and (cur is None or r.achieved > cur.achieved):
+            best[r.candidate] = r
+    rows: dict[str, list[Any]] = {k: [] for k in (
+        "index", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "area_mm2", "status",
+        "throughput_samples_s", "throughput_upper_bound", "memory_per_device_bytes", "iteration_s", "gap",
+        *PLACEMENT_COLUMNS, "stages")}
+    for c in idx:
+        r = best.get(int(c))
+        rows["index"].append(int(c))
+        for f in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width"):
+            rows[f].append(int(getattr(acc, f)[c]))
+        rows["glb_mib"].append(float(acc.glb_bytes[c]) / 2**20)
+        rows["area_mm2"].append(float(acc.area_mm2[c]))
+        status = STATUS_OF_PAIR[r.status] if r is not None else ("pruned" if planned[c] else "infeasible")
+        rows["status"].append(status)
+        rows["throughput_samples_s"].append(r.achieved if r is not None else np.nan)
+        rows["throughput_upper_bound"].append(upper[c] if upper[c] > 0 else np.nan)
+        p = r.placement if r is not None and r.placement else {}
+        rows["memory_per_device_bytes"].append(p.get("memory_per_device_bytes", np.nan))
+        rows["iteration_s"].append(p.get("iteration_s", np.nan))
+        rows["gap"].append(r.gap if r is not None else np.nan)
+        for col in PLACEMENT_COLUMNS:
+            rows[col].append(p.get(col))
+        rows["stages"].append(",".join(str(x) for x in p.get("stages", [])))
+    df = pd.DataFrame(rows)
+    df["pareto"] = False
+    feasible = df["throughput_samples_s"].to_numpy(dtype=float)
+    front = pareto_front(np.nan_to_num(feasible, nan=0.0), df["area_mm2"].to_numpy(dtype=float))
+    df.loc[front, "pareto"] = True
+    return df
+
+
+def best_row(df: pd.DataFrame) -> pd.Series | None:
+    ok = df[df["throughput_samples_s"] > 0]
+    if ok.empty:
+        return None
+    order = ok.sort_values(["throughput_samples_s", "area_mm2", "index"], ascending=[False, True, True],
+                           kind="mergesort")
+    return order.iloc[0]
+
+
+def search_stats(df: pd.DataFrame, pairs: list[PairResult], closed_share: float, skipped: list[int]) -> dict:
+    counts = df["status"].value_counts().to_dict()
+    evaluated = [r for r in pairs if r.status in (OPTIMAL, FEASIBLE)]
+    return {
+        "candidates": len(df),
+        "feasible": int(np.isfinite(df["throughput_samples_s"].to_numpy(dtype=float)).sum()),
+        "pruned": int(counts.get("pruned", 0)),
+        "bounded": int(counts.get("bounded", 0)),
+        "infeasible": int(counts.get("infeasible", 0)),
+        "pairs": len(pairs),
+        "pairs_pruned": sum(r.status == PRUNED for r in pairs),
+        "pairs_evaluated": len(evaluated),
+        "closed_by_greedy": closed_share,
+        "cpsat_solved": sum(r.refined is not None for r in pairs),
+        "optimal": int(counts.get("optimal", 0)),
+        "gap": max((r.gap for r in evaluated), default=0.0),
+        "skipped_widths": skipped,
+    }

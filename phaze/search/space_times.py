@@ -1,0 +1,73 @@
+"""Stage A of the search: every layer pass of every (micro-batch, width) on every candidate (DESIGN §8).
+
+Pricing, vectorised greedy schedules and lower bounds for the whole space; per candidate, the chain
+loads of a setting from the greedy makespans (achievable), the lower bounds (optimistic) or the solver's
+refinement. Shared by the engine, the baselines and Spotlight's objective.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from phaze.config.model import ModelConfig
+from phaze.config.solver import SolverConfig
+from phaze.hardware import Accelerators
+from phaze.model import LAYER_KINDS, ModelGraphs, build_model
+from phaze.placement.layer_times import LayerTimes, layer_times
+from phaze.placement.settings import Setting
+from phaze.schedule import NS_PER_S, ScheduleCache, solve_candidate
+
+
+@dataclass
+class SpaceTimes:
+    """Layer graphs and their pass times on all candidates, per (micro-batch, tensor width)."""
+
+    model: ModelConfig
+    acc: Accelerators
+    sequence_parallel: bool
+    graphs: dict[tuple[int, int], ModelGraphs] = field(default_factory=dict)
+    times: dict[tuple[int, int], dict[str, LayerTimes]] = field(default_factory=dict)
+
+    def ensure(self, b: int, t: int) -> None:
+        if (b, t) not in self.times:
+            self.graphs[(b, t)] = build_model(self.model, b, t, self.sequence_parallel)
+            self.times[(b, t)] = layer_times(self.graphs[(b, t)], self.acc)
+
+    def kind_loads(self, s: Setting, optimistic: bool) -> dict[str, NDArray[np.float64]]:
+        """(C,) per layer kind: greedy (achievable) or lower-bound load of one micro-batch."""
+        self.ensure(s.microbatch, s.tensor)
+        return {k: lt.load_s(s.recompute, optimistic=optimistic)
+                for k, lt in self.times[(s.microbatch, s.tensor)].items()}
+
+    def chain_sums(self, s: Setting) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """(Σℓ, max ℓ) over the chain [embed, L blocks, head] with lower-bound loads, per candidate."""
+        loads = self.kind_loads(s, optimistic=True)
+        total = loads["embed"] + self.model.layers * loads["block"] + loads["head"]
+        return total, np.maximum(np.maximum(loads["embed"], loads["block"]), loads["head"])
+
+    def closed(self, b: int, t: int, c: int) -> bool:
+        """Every pass of candidate c is proven optimal by greedy = bound."""
+        return all(bool(lt.fwd.space.closed[c] and lt.bwd.space.closed[c]) for lt in self.times[(b, t)].values())
+
+    def refined_loads(self, s: Setting, c: int, solver: SolverConfig,
+                      cache: ScheduleCache | None) -> tuple[dict[str, float], bool, float]:
+        """Candidate c's loads with every pass solved by `solver`: (loads, all optimal, worst pass gap)."""
+        out, optimal, gap = {}, True, 0.0
+        for kind in LAYER_KINDS:
+            lt = self.times[(s.microbatch, s.tensor)][kind]
+            secs = []
+            for times in (lt.fwd, lt.bwd):
+                if solver.name == "greedy" or times.space.closed[c]:
+                    sched = times.space.greedy_schedule(c)
+                else:
+                    sched = solve_candidate(times.space, c, solver, cache)
+                optimal &= sched.status == "optimal"
+                gap = max(gap, sched.gap)
+                secs.append(sched.makespan_ns / NS_PER_S)
+            fwd, bwd = secs
+            extra = {"none": 0.0, "selective": float(lt.selective_s[c]), "full": fwd}[s.recompute]
+            out[kind] = fwd + bwd + extra
+        return out, optimal, gap

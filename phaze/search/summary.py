@@ -1,0 +1,36 @@
+"""The `best` entry of a search's result.json: the winning design, its placement and its figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from phaze.config.model import ModelConfig
+from phaze.hardware import Accelerators
+from phaze.model.summary import kaplan_train_flops_per_token
+from phaze.search.results import PLACEMENT_COLUMNS
+
+
+def best_entry(row: pd.Series | None, acc: Accelerators, model: ModelConfig, params_total: int) -> dict[str, Any] | str:
+    if row is None:
+        return "infeasible: no candidate has a placement that fits"
+    c = int(row["index"])
+    thr = float(row["throughput_samples_s"])
+    tokens_s = thr * model.seq_len
+    devices = int(row["data"]) * int(row["pipeline"]) * int(row["tensor"])
+    flops = kaplan_train_flops_per_token(params_total, model.layers, model.seq_len, model.hidden)
+    return {
+        "index": c,
+        "hardware": {f: int(row[f]) for f in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width")}
+        | {"glb_mib": float(row["glb_mib"]), "peak_flops": float(acc.peak_flops[c])},
+        "area_mm2": float(row["area_mm2"]),
+        "placement": {k: (row[k] if k == "recompute" else int(row[k])) for k in PLACEMENT_COLUMNS}
+        | {"stages": [int(x) for x in str(row["stages"]).split(",") if x]},
+        "throughput_samples_s": thr,
+        "tokens_s": tokens_s,
+        "iteration_s": float(row["iteration_s"]),
+        "mfu": flops * tokens_s / (devices * float(acc.peak_flops[c])),
+        "memory_per_device_bytes": float(row["memory_per_device_bytes"]),
+        "status": str(row["status"]),
+    }

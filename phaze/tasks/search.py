@@ -1,0 +1,136 @@
+"""`task=search`: every candidate of `hw=search` x every placement setting, baselines, files, tracking."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from omegaconf import DictConfig, OmegaConf
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from phaze.config import as_object
+from phaze.hardware import Accelerators, hardware_summary
+from phaze.model import build_model
+from phaze.model.summary import model_summary
+from phaze.report.plots import pareto_plot
+from phaze.search.baselines import Baselines, speedup
+from phaze.search.job import run_search
+from phaze.search.results import best_row, candidates_table, search_stats
+from phaze.search.summary import best_entry
+from phaze.tracking.files import write_run_files
+
+# Settings that do not change the answer; left out of the cache key so e.g. more workers reuse a cache.
+NON_SEMANTIC = ("workers", "progress", "cache_dir")
+
+
+def cache_key(cfg: DictConfig) -> str:
+    data = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(data, dict)
+    data.pop("tracking", None)
+    data.pop("hydra", None)
+    for key in NON_SEMANTIC:
+        data.get("search", {}).pop(key, None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _progress(enabled: bool) -> tuple[Progress | None, Any]:
+    if not enabled:
+        return None, None
+    bar = Progress(TextColumn("[bold]search"), BarColumn(), MofNCompleteColumn(), TextColumn("pairs"),
+                   TextColumn("{task.fields[rate]}"), TextColumn("best {task.fields[best]}"), TimeElapsedColumn())
+    return bar, bar.add_task("search", total=None, rate="", best="-")
+
+
+def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    model_cfg, par, solver, search = (as_object(cfg, k) for k in ("model", "parallelism", "solver", "search"))
+    acc = Accelerators.from_config(cfg.hw)
+    model = model_summary(build_model(model_cfg, 1))
+    cache_dir = Path(search.cache_dir) / cache_key(cfg)
+    bar, task = _progress(search.progress)
+
+    def on_progress(done: int, total: int, best: float) -> None:
+        if bar is not None:
+            rate = done / max(time.perf_counter() - start, 1e-9)
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}/s", best=f"{best:,.1f} samples/s")
+
+    if bar is not None:
+        bar.start()
+    try:
+        run_ = run_search(model_cfg, par, solver, search, acc, cache_dir, on_progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+    search_s = time.perf_counter() - start
+    pairs = run_.pairs()
+    df = candidates_table(acc, run_.member, pairs, _planned(run_))
+    closed = _closed_share(run_)
+    best = best_entry(best_row(df), acc, model_cfg, model["params_total"])
+    result: dict[str, Any] = {"task": "search", "model": model, "hardware": hardware_summary(cfg.hw), "best": best}
+    shard = str(search.shard)
+    if shard.startswith("0/"):
+        baselines = Baselines(model_cfg, par, solver, search, model["params_total"])
+        entries = baselines.fixed(float(cfg.hw.hbm_gib)) | baselines.spotlight(run_.space)
+        for entry in entries.values():
+            entry["speedup"] = speedup(best, entry)
+        result["baselines"] = entries
+    result["search"] = search_stats(df, pairs, closed, run_.skipped_widths) | {"shard": shard}
+    timings = run_.timings | {"search_s": search_s, "total_s": time.perf_counter() - start,
+                              "cached_chunks": float(run_.cached_chunks)}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(out_dir / "candidates.parquet", index=False)
+    pd.DataFrame([r.as_dict() for r in pairs]).astype({"greedy_placement": str, "refined_placement": str,
+                                                       "placement": str}).to_parquet(out_dir / "pairs.parquet")
+    plot = _plot(out_dir, df, result)
+    paths = write_run_files(out_dir, cfg, result, timings)
+    _print(result, out_dir)
+    del plot, paths
+    return result
+
+
+def _planned(run_: Any) -> Any:
+    import numpy as np
+
+    planned = np.zeros(len(run_.space.acc), dtype=bool)
+    planned[run_.plan.candidate] = True
+    return planned
+
+
+def _closed_share(run_: Any) -> float:
+    shares = [float(lt.fwd.space.closed.mean() + lt.bwd.space.closed.mean()) / 2
+              for times in run_.space.times.values() for lt in times.values()]
+    return sum(shares) / len(shares) if shares else 0.0
+
+
+def _plot(out_dir: Path, df: pd.DataFrame, result: dict[str, Any]) -> Path:
+    baselines = {}
+    for name, entry in result.get("baselines", {}).items():
+        best = entry.get("best")
+        baselines[name] = (entry.get("area_mm2"), best.get("throughput_samples_s") if isinstance(best, dict) else None)
+    front = df.index[df["pareto"]].to_numpy()
+    return pareto_plot(out_dir / "pareto.png", df["area_mm2"].to_numpy(), df["throughput_samples_s"].to_numpy(),
+                       front, baselines, title=f"{result['model']['name']}: throughput vs area")
+
+
+def _print(result: dict[str, Any], out_dir: Path) -> None:
+    best = result["best"]
+    if isinstance(best, dict):
+        p = best["placement"]
+        print(f"best design: {best['hardware']} area {best['area_mm2']:.2f} mm²: {best['throughput_samples_s']:,.1f} "
+              f"samples/s, MFU {best['mfu']:.1%}, d={p['data']} p={p['pipeline']} t={p['tensor']} "
+              f"b={p['microbatch']} recompute={p['recompute']}")
+    else:
+        print(f"best design: {best}")
+    for name, entry in result.get("baselines", {}).items():
+        b = entry.get("best")
+        thr = f"{b['throughput_samples_s']:,.1f} samples/s" if isinstance(b, dict) else str(b)
+        sp = entry.get("speedup")
+        print(f"  {name:17s} {thr}" + (f"  (phaze best is {sp:.2f}x)" if sp else ""))
+    s = result["search"]
+    print(f"candidates {s['candidates']:,}: feasible {s['feasible']:,}, pruned {s['pruned']:,}, "
+          f"pairs evaluated {s['pairs_evaluated']:,} of {s['pairs']:,}")
+    print(f"results: {out_dir}")
