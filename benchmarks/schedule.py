@@ -73,9 +73,10 @@ def main() -> None:
     register_schemas()
     cfg = SolverConfig(max_deterministic_time=args.max_deterministic_time)
     rng = np.random.default_rng(args.seed)
+    # Compose every config first: the long CP-SAT loop must not depend on the config tree later.
     accs = {hw: Accelerators.from_config(_compose([f"hw={hw}"]).hw) for hw in ("tpuv4", "search")}
-    for name in args.models:
-        model = OmegaConf.to_object(_compose([f"model={name}"]).model)
+    models = {name: OmegaConf.to_object(_compose([f"model={name}"]).model) for name in args.models}
+    for name, model in models.items():
         block = build_model(model, 1, 1).layers["block"]  # type: ignore[arg-type]
         for graph in (block.fwd, block.bwd):
             for hw, acc in accs.items():

@@ -29,6 +29,10 @@ def run_task(cfg: DictConfig, out_dir: Path) -> dict:
         from phaze.tasks import search
 
         return search.run(cfg, out_dir)
+    if cfg.task.name == "merge":
+        from phaze.tasks import merge
+
+        return merge.run(cfg, out_dir)
     if cfg.task.name == "evaluate":
         from phaze.tasks import evaluate
 
@@ -36,13 +40,35 @@ def run_task(cfg: DictConfig, out_dir: Path) -> dict:
     raise ConfigError("task.name", cfg.task.name, "a task with a runner")
 
 
+def track(cfg: DictConfig, out_dir: Path, result: dict) -> None:
+    """After the files: log to the tracking backend (never fails the run, DESIGN §1)."""
+    if cfg.tracking.name == "none":
+        return
+    import pandas as pd
+
+    from phaze.tracking.files import run_artifacts
+    from phaze.tracking.mlflow_log import log_run
+
+    from phaze.tracking.mlflow_log import warn_failure
+
+    table = out_dir / "candidates.parquet"
+    try:
+        candidates = pd.read_parquet(table) if table.is_file() else None
+    except Exception as exc:  # a tracking problem never fails the run (DESIGN §1)
+        warn_failure(exc, out_dir)
+        return
+    log_run(cfg, out_dir, result, candidates, run_artifacts(out_dir))
+
+
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base="1.3")
 def app(cfg: DictConfig) -> None:
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
-        run_task(cfg, Path(HydraConfig.get().runtime.output_dir))
+        result = run_task(cfg, out_dir)
     except ConfigError as err:
         print(f"phaze: {err}", file=sys.stderr)
         sys.exit(EXIT_CONFIG_ERROR)
+    track(cfg, out_dir, result)
 
 
 def main() -> None:

@@ -13,8 +13,10 @@ GROUPS = sorted(p.name for p in CONF.iterdir() if p.is_dir())
 
 @pytest.mark.parametrize(("group", "choice"), [(g, p.stem) for g in GROUPS for p in sorted((CONF / g).glob("*.yaml"))])
 def test_every_config_composes_and_validates(group: str, choice: str) -> None:
-    # task=evaluate needs a fixed design; every other choice composes with the defaults
-    extra = ["hw=tpuv4"] if (group, choice) == ("task", "evaluate") else []
+    # the defaults run task=search on hw=search; a fixed design belongs to task=evaluate, merge needs dirs
+    extra = {("task", "evaluate"): ["hw=tpuv4"], ("task", "merge"): ["merge.dirs=[run0,run1]"]}.get((group, choice))
+    if extra is None:
+        extra = ["task=evaluate"] if group == "hw" and choice != "search" else []
     cfg = compose_cfg([f"{group}={choice}", *extra])
     OmegaConf.resolve(cfg)
     validate(cfg)
@@ -23,4 +25,4 @@ def test_every_config_composes_and_validates(group: str, choice: str) -> None:
 def test_default_config_is_the_documented_one() -> None:
     cfg = compose_cfg()
     assert cfg.model.name == "opt13b"
-    assert cfg.task.name == "inspect"
+    assert cfg.task.name == "search" and cfg.hw.name == "search" and cfg.solver.name == "cpsat"

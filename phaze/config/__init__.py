@@ -14,7 +14,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from phaze.config import hw, model, parallelism, search, solver, task
+from phaze.config import hw, model, parallelism, search, solver, task, tracking
 from phaze.config.errors import ConfigError
 
 # The config tree (an absolute path: a relative config_path breaks the console script, DESIGN §10).
@@ -26,8 +26,10 @@ SCHEMAS: dict[str, type] = {
     "solver": solver.SolverConfig,
     "parallelism": parallelism.ParallelismConfig,
     "search": search.SearchConfig,
+    "tracking": tracking.TrackingConfig,
     "task": task.TaskConfig,
     "inspect": task.InspectConfig,
+    "merge": task.MergeConfig,
 }
 
 
@@ -51,6 +53,9 @@ def validate(cfg: DictConfig) -> None:
     solver.validate(as_object(cfg, "solver"))
     parallelism.validate(as_object(cfg, "parallelism"), model_cfg)
     search.validate(as_object(cfg, "search"))
+    tracking.validate(as_object(cfg, "tracking"))
+    if cfg.task.name == "merge" and not cfg.merge.dirs:
+        raise ConfigError("merge.dirs", [], "the run directories of every search shard, e.g. merge.dirs=[a,b]")
     if cfg.task.name == "search" and cfg.hw.space is None:
         raise ConfigError("hw", cfg.hw.name, "task=search needs a search space: hw=search (or task=evaluate)")
     if cfg.task.name == "inspect":

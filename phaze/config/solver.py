@@ -20,7 +20,7 @@ SOLVERS = ("cpsat", "greedy")
 class SolverConfig:
     name: str = "cpsat"
     # CP-SAT deterministic-time budget per (candidate, layer, pass), in CP-SAT's deterministic seconds.
-    max_deterministic_time: float = 2.0
+    max_deterministic_time: float = 1.0
     # Wall-clock safety net in seconds; null = off. When set, non-optimal results are not reproducible.
     max_time_in_seconds: float | None = None
     workers: int = 1  # CP-SAT num_workers; > 1 needs interleave_search for bit-identical results

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from phaze.config.errors import ConfigError
 
-TASKS = ("inspect", "evaluate", "search")
+TASKS = ("inspect", "evaluate", "search", "merge")
 
 
 @dataclass
@@ -21,6 +21,13 @@ class InspectConfig:
     microbatch: int = 1
     tensor_width: int = 1
     sequence_parallel: bool = False
+
+
+@dataclass
+class MergeConfig:
+    """`task=merge`: the run directories of every shard of one search."""
+
+    dirs: list[str] = field(default_factory=list)
 
 
 def validate(cfg: TaskConfig) -> None:

@@ -1,7 +1,8 @@
 """Per-layer operator schedule on one accelerator (DESIGN §6): greedy and lower bounds vectorised over a
 hardware space, CP-SAT where greedy does not meet the bound, a plain-Python checker, a content cache."""
 
-from phaze.schedule.bound import bound_instance, bound_space
+from phaze.schedule.bound import bound_space
+from phaze.schedule.bound_ref import bound_instance
 from phaze.schedule.cache import ScheduleCache, instance_key
 from phaze.schedule.check import ScheduleError, check_schedule
 from phaze.schedule.greedy import GreedyResult, greedy_space

@@ -57,7 +57,6 @@ sum_{i: intra is cheaper} L_i + ceil(sum_{other i} tc_i·l_i / n), never forming
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 import numpy as np
 
@@ -66,10 +65,6 @@ from phaze.schedule.problem import (
     CLASS_TC,
     CLASS_VC,
     INFEASIBLE_NS,
-    MODE_INTRA,
-    MODE_SINGLE,
-    UNAVAILABLE,
-    Instance,
     Problem,
     effective_modes,
 )
@@ -108,7 +103,7 @@ def best_durations(single: np.ndarray, intra: np.ndarray) -> np.ndarray:
     return np.where(best == big, 0, best)
 
 
-def _succ_lists(n: int, edges: Edges, keep: set[int] | None = None) -> list[list[int]]:
+def succ_lists(n: int, edges: Edges, keep: set[int] | None = None) -> list[list[int]]:
     succ: list[list[int]] = [[] for _ in range(n)]
     for i, j in edges:
         if keep is None or (i in keep and j in keep):
@@ -118,7 +113,7 @@ def _succ_lists(n: int, edges: Edges, keep: set[int] | None = None) -> list[list
 
 def tails(problem: Problem, dur: np.ndarray) -> np.ndarray:
     """(C, n) longest path from each op to a sink, the op's own duration included (ops are topological)."""
-    succ = _succ_lists(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges])
+    succ = succ_lists(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges])
     out = dur.copy()
     for i in range(problem.n_ops - 1, -1, -1):
         if succ[i]:
@@ -139,7 +134,7 @@ def _work_bound(single: np.ndarray, intra: np.ndarray, unit: np.ndarray, cap: np
 def _basic_bound(problem: Problem, single: np.ndarray, intra: np.ndarray, best: np.ndarray,
                  ops: list[int]) -> np.ndarray:
     """(C,) LB(S) for the op subset `ops` (sorted), on the dominance-reduced durations."""
-    succ = _succ_lists(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges], set(ops))
+    succ = succ_lists(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges], set(ops))
     tail = best[:, ops].copy()
     pos = {op: k for k, op in enumerate(ops)}
     for k in range(len(ops) - 1, -1, -1):
@@ -205,64 +200,3 @@ def bound_space(problem: Problem, ub: np.ndarray | None = None) -> np.ndarray:
             cond = _bound_arrays(problem, np.where(forced, -1, single), intra)
             out = np.maximum(out, np.minimum(ub, cond))
     return np.where(problem.feasible, out, INFEASIBLE_NS)
-
-
-def critical_path_instance(inst: Instance) -> list[int]:
-    """Per op, the longest path to a sink with best durations (its own included)."""
-    succ = inst.succs()
-    tail = [0] * inst.n
-    for i in range(inst.n - 1, -1, -1):
-        best = min((d for _, d in inst.modes(i)), default=0)
-        tail[i] = best + max((tail[j] for j in succ[i]), default=0)
-    return tail
-
-
-def _basic_bound_instance(inst: Instance, ops: list[int]) -> int:
-    keep = set(ops)
-    succ = _succ_lists(inst.n, inst.edges, keep)
-    tail: dict[int, int] = {}
-    works = [0, 0, 0]
-    for i in reversed(ops):
-        modes = inst.modes(i)
-        tail[i] = min(d for _, d in modes) + max((tail[j] for j in succ[i]), default=0)
-        for r in range(3):
-            works[r] += min(inst.demand(i, m, d)[r] * d for m, d in modes)
-    caps = (inst.n_tc, inst.n_vc, 1)
-    return max(max(tail.values(), default=0), *(-(-w // c) for w, c in zip(works, caps, strict=True)))
-
-
-def _bound_instance_modes(inst: Instance) -> int:
-    out = _basic_bound_instance(inst, list(range(inst.n)))
-    necks, segments = bottleneck_segments(inst.n, inst.edges)
-    if necks:
-        seg = sum(min(d for _, d in inst.modes(b)) for b in necks)
-        seg += sum(_basic_bound_instance(inst, ops) for ops in segments if ops)
-        out = max(out, seg)
-    return out
-
-
-def bound_instance(inst: Instance, ub: int | None = None) -> int:
-    """The same bound for one candidate, in plain Python integers (the reference for `bound_space`)."""
-    if inst.infeasible_reason():
-        return int(INFEASIBLE_NS)
-    out = _bound_instance_modes(inst)
-    if ub is None:
-        return out
-    tail = critical_path_instance(inst)
-    preds = inst.preds()
-    best = [min(d for _, d in inst.modes(i)) for i in range(inst.n)]
-    head = [0] * inst.n
-    for j in range(inst.n):
-        head[j] = max((head[i] + best[i] for i in preds[j]), default=0)
-    both = [dict(inst.modes(i)) for i in range(inst.n)]
-    forced = {i for i, m in enumerate(both) if len(m) == 2 and head[i] + m[MODE_SINGLE] + tail[i] - best[i] >= ub}
-    while True:
-        chip = sum(both[i][MODE_INTRA] for i in forced)
-        more = {i for i, m in enumerate(both) if len(m) == 2 and i not in forced and m[MODE_SINGLE] + chip >= ub}
-        if not more:
-            break
-        forced |= more
-    if forced:
-        single = [UNAVAILABLE if i in forced else x for i, x in enumerate(inst.single)]
-        out = max(out, min(ub, _bound_instance_modes(replace(inst, single=tuple(single)))))
-    return out

@@ -16,7 +16,7 @@ zero-length op holds nothing and always starts at once.
 
 from __future__ import annotations
 
-from phaze.schedule.bound import critical_path_instance
+from phaze.schedule.bound_ref import critical_path_instance
 from phaze.schedule.problem import CLASS_LINK, CLASS_TC, CLASS_VC, MODE_INTRA, MODE_SINGLE, Instance
 
 

@@ -48,6 +48,9 @@ class SearchRun:
     def pairs(self) -> list[PairResult]:
         return [r for k in sorted(self.results) for r in self.results[k]]
 
+    def chunk_of_pairs(self) -> list[int]:
+        return [k for k in sorted(self.results) for _ in self.results[k]]
+
 
 def _evaluate_positions(positions: list[int], incumbent: float) -> list[PairResult]:
     w = _WORKER

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from phaze.config import as_object
@@ -18,23 +17,11 @@ from phaze.model import build_model
 from phaze.model.summary import model_summary
 from phaze.report.plots import pareto_plot
 from phaze.search.baselines import Baselines, speedup
+from phaze.search.engine import PairResult
 from phaze.search.job import run_search
 from phaze.search.results import best_row, candidates_table, search_stats
 from phaze.search.summary import best_entry
-from phaze.tracking.files import write_run_files
-
-# Settings that do not change the answer; left out of the cache key so e.g. more workers reuse a cache.
-NON_SEMANTIC = ("workers", "progress", "cache_dir")
-
-
-def cache_key(cfg: DictConfig) -> str:
-    data = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(data, dict)
-    data.pop("tracking", None)
-    data.pop("hydra", None)
-    for key in NON_SEMANTIC:
-        data.get("search", {}).pop(key, None)
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+from phaze.tracking.files import config_hash, write_run_files
 
 
 def _progress(enabled: bool) -> tuple[Progress | None, Any]:
@@ -49,8 +36,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     start = time.perf_counter()
     model_cfg, par, solver, search = (as_object(cfg, k) for k in ("model", "parallelism", "solver", "search"))
     acc = Accelerators.from_config(cfg.hw)
-    model = model_summary(build_model(model_cfg, 1))
-    cache_dir = Path(search.cache_dir) / cache_key(cfg)
+    cache_dir = Path(search.cache_dir) / config_hash(cfg)
     bar, task = _progress(search.progress)
 
     def on_progress(done: int, total: int, best: float) -> None:
@@ -67,37 +53,50 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             bar.stop()
     search_s = time.perf_counter() - start
     pairs = run_.pairs()
-    df = candidates_table(acc, run_.member, pairs, _planned(run_))
-    closed = _closed_share(run_)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pairs_frame(pairs, run_.chunk_of_pairs()).to_parquet(out_dir / "pairs.parquet", index=False)
+    baselines = None
+    if str(search.shard).startswith("0/"):
+        b = Baselines(model_cfg, par, solver, search, model_summary(build_model(model_cfg, 1))["params_total"])
+        baselines = b.fixed(float(cfg.hw.hbm_gib)) | b.spotlight(run_.space)
+    timings = run_.timings | {"search_s": search_s, "cached_chunks": float(run_.cached_chunks)}
+    return finish(cfg, out_dir, acc, pairs, run_.member, run_.skipped_widths, _closed_share(run_), baselines,
+                  timings, start)
+
+
+def pairs_frame(pairs: list[PairResult], chunks: list[int]) -> pd.DataFrame:
+    df = pd.DataFrame([r.as_dict() for r in pairs])
+    if df.empty:
+        df = pd.DataFrame(columns=[*PairResult.__dataclass_fields__])
+    for col in ("greedy_placement", "refined_placement", "placement"):
+        df[col] = df[col].map(lambda v: repr(v) if v is not None else None)
+    df["chunk"] = chunks
+    return df
+
+
+def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairResult], member: np.ndarray,
+           skipped: list[int], closed_share: float, baselines: dict[str, Any] | None, timings: dict[str, float],
+           start: float) -> dict[str, Any]:
+    """Candidates table, result.json, plot and files, shared by task=search and task=merge."""
+    model_cfg = as_object(cfg, "model")
+    model = model_summary(build_model(model_cfg, 1))
+    planned = np.zeros(len(acc), dtype=bool)
+    planned[[r.candidate for r in pairs]] = True
+    df = candidates_table(acc, member, pairs, planned)
     best = best_entry(best_row(df), acc, model_cfg, model["params_total"])
-    result: dict[str, Any] = {"task": "search", "model": model, "hardware": hardware_summary(cfg.hw), "best": best}
-    shard = str(search.shard)
-    if shard.startswith("0/"):
-        baselines = Baselines(model_cfg, par, solver, search, model["params_total"])
-        entries = baselines.fixed(float(cfg.hw.hbm_gib)) | baselines.spotlight(run_.space)
-        for entry in entries.values():
+    result: dict[str, Any] = {"task": str(cfg.task.name), "model": model, "hardware": hardware_summary(cfg.hw),
+                              "best": best}
+    if baselines is not None:
+        for entry in baselines.values():
             entry["speedup"] = speedup(best, entry)
-        result["baselines"] = entries
-    result["search"] = search_stats(df, pairs, closed, run_.skipped_widths) | {"shard": shard}
-    timings = run_.timings | {"search_s": search_s, "total_s": time.perf_counter() - start,
-                              "cached_chunks": float(run_.cached_chunks)}
+        result["baselines"] = baselines
+    result["search"] = search_stats(df, pairs, closed_share, skipped) | {"shard": str(cfg.search.shard)}
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_parquet(out_dir / "candidates.parquet", index=False)
-    pd.DataFrame([r.as_dict() for r in pairs]).astype({"greedy_placement": str, "refined_placement": str,
-                                                       "placement": str}).to_parquet(out_dir / "pairs.parquet")
-    plot = _plot(out_dir, df, result)
-    paths = write_run_files(out_dir, cfg, result, timings)
+    _plot(out_dir, df, result)
+    write_run_files(out_dir, cfg, result, timings | {"total_s": time.perf_counter() - start})
     _print(result, out_dir)
-    del plot, paths
     return result
-
-
-def _planned(run_: Any) -> Any:
-    import numpy as np
-
-    planned = np.zeros(len(run_.space.acc), dtype=bool)
-    planned[run_.plan.candidate] = True
-    return planned
 
 
 def _closed_share(run_: Any) -> float:

@@ -22,9 +22,22 @@ def resolved_yaml(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(cfg, resolve=True)
 
 
+# Settings that cannot change the answer: how many processes, the progress bar, where caches and tracking go.
+NON_SEMANTIC = {"search": ("workers", "progress", "cache_dir"), "tracking": None}
+
+
 def config_hash(cfg: DictConfig) -> str:
-    """A short content hash of the resolved config: the identity of a run's answer (and its cache)."""
-    return hashlib.sha256(resolved_yaml(cfg).encode()).hexdigest()[:16]
+    """A short content hash of the resolved config minus the settings that cannot change the answer: the
+    identity of a run's answer, and the name of its cache directory (DESIGN §8)."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(data, dict)
+    for group, keys in NON_SEMANTIC.items():
+        if keys is None:
+            data.pop(group, None)
+        elif isinstance(data.get(group), dict):
+            for key in keys:
+                data[group].pop(key, None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def git_commit() -> str | None:
@@ -51,7 +64,14 @@ def write_json(path: Path, data: dict[str, Any]) -> Path:
 
 
 def write_run_files(out_dir: Path, cfg: DictConfig, result: dict[str, Any], timings: dict[str, float]) -> list[Path]:
+    """result.json, timings.json and config.resolved.yaml; returns the paths (result.json first)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "config.resolved.yaml").write_text(resolved_yaml(cfg))
     return [write_json(out_dir / "result.json", {**provenance(cfg), **result}),
             write_json(out_dir / "timings.json", timings), out_dir / "config.resolved.yaml"]
+
+
+def run_artifacts(out_dir: Path) -> list[Path]:
+    """The run directory's result files that exist, in a fixed order (what tracking uploads)."""
+    names = ("result.json", "candidates.parquet", "pareto.png", "config.resolved.yaml", "timings.json")
+    return [out_dir / n for n in names if (out_dir / n).is_file()]

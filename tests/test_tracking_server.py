@@ -1,0 +1,146 @@
+"""A real `mlflow server` on 127.0.0.1: a 2-job sweep through MlflowSweepCallback and log_run, read back over
+HTTP (parent -> jobs -> children, metrics, proxied artifacts). DESIGN §8, §10."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from mlflow import MlflowClient
+from omegaconf import DictConfig, OmegaConf, open_dict
+from test_tracking_mlflow import FILES, candidates, result, write_files
+
+from phaze.config.tracking import TrackingConfig
+from phaze.tracking.callbacks import MlflowSweepCallback
+from phaze.tracking.mlflow_log import PARENT_FILE, log_run
+
+CONF = Path(__file__).resolve().parent.parent / "conf"
+STARTUP_LIMIT_S = 180  # the server imports FastAPI and migrates its schema: ~10-30 s on 2 busy cores
+POLL_S = 0.25
+HBMS = (32, 64)  # the sweep: one job per HBM capacity
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    tmp = tmp_path_factory.mktemp("server")
+    url = f"http://127.0.0.1:{free_port()}"
+    log = (tmp / "server.log").open("w")
+    env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no background job runner process
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
+           "--backend-store-uri", f"sqlite:///{tmp}/db", "--artifacts-destination", str(tmp / "art"),
+           "--workers", "1"]
+    # Own session: teardown signals this server's process group (it forks uvicorn) and nothing else.
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + STARTUP_LIMIT_S
+        while not healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = (tmp / "server.log").read_text()[-2000:]
+                pytest.fail(f"mlflow server did not answer /health at {url}: {tail}")
+            time.sleep(POLL_S)
+        yield url, tmp
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+        log.close()
+
+
+def job_config(url: str, sweep_dir: Path, num: int, hbm: int) -> DictConfig:
+    """What Hydra gives a multirun job: the composed config with its hydra node (mode MULTIRUN)."""
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="config", return_hydra_config=True, overrides=[
+            f"hw.hbm_gib={hbm}", "hydra.mode=MULTIRUN", f"hydra.sweep.dir='{sweep_dir}'",
+            f"hydra.job.num={num}"])
+    with open_dict(cfg):  # the lead's conf/config.yaml may or may not list tracking yet
+        cfg.tracking = OmegaConf.structured(TrackingConfig(uri=url, experiment="server-sweep"))
+    return cfg
+
+
+def test_sweep_through_callback_and_jobs(server: tuple[str, Path], tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    url, srv = server
+    monkeypatch.chdir(tmp_path)
+    sweep_dir = tmp_path / "multirun"
+    callback = MlflowSweepCallback()
+    sweep_cfg = job_config(url, sweep_dir, 0, 32)
+    callback.on_multirun_start(sweep_cfg)
+    parent = (sweep_dir / PARENT_FILE).read_text().strip()
+    jobs = {}
+    try:
+        for num, hbm in enumerate(HBMS):
+            cfg = job_config(url, sweep_dir, num, hbm)
+            HydraConfig.instance().set_config(cfg)
+            task_cfg = OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"])
+            out = sweep_dir / str(num)
+            paths = write_files(out)
+            res = result()
+            res["best"]["throughput_samples_s"] = 100.0 + hbm  # 132 and 164: the second job wins
+            jobs[hbm] = log_run(task_cfg, out, res, candidates(), paths)
+    finally:
+        HydraConfig.instance().cfg = None
+    (sweep_dir / "comparison.md").write_text("| job | throughput |\n|---|---|\n| 0 | 132 |\n| 1 | 164 |\n")
+    callback.on_multirun_end(sweep_cfg)
+
+    client = MlflowClient(url)
+    run = client.get_run(parent)
+    assert run.info.status == "FINISHED"
+    overrides = OmegaConf.to_container(sweep_cfg.hydra.overrides.task)
+    assert run.data.params["sweep.overrides"] == " ".join(overrides)
+    assert run.data.metrics["best_throughput_samples_s"] == 164.0 and run.data.metrics["jobs"] == 2.0
+    assert run.data.tags["best_job_run_id"] == jobs[64]
+    assert [a.path for a in client.list_artifacts(parent)] == ["comparison.md"]
+    exp = run.info.experiment_id
+    assert client.get_experiment(exp).name == "server-sweep"
+    found = client.search_runs([exp], filter_string=f"tags.`mlflow.parentRunId` = '{parent}'")
+    assert {r.info.run_id for r in found} == set(jobs.values())
+    for hbm, job_id in jobs.items():
+        job = client.get_run(job_id)
+        assert job.data.params["hw.hbm_gib"] == str(float(hbm))  # hw.hbm_gib is a float field
+        assert job.data.tags["hw"] == "search" and job.data.tags["model"] == sweep_cfg.model.name
+        num = HBMS.index(hbm)
+        assert job.info.run_name == f"search-{sweep_cfg.model.name} #{num} hw.hbm_gib={hbm}"
+        assert job.data.metrics["throughput_samples_s"] == 100.0 + hbm
+        assert len(client.get_metric_history(job_id, "candidate/area_mm2")) == len(candidates())
+        kids = client.search_runs([exp], filter_string=f"tags.`mlflow.parentRunId` = '{job_id}'")
+        assert len(kids) == 17
+        assert {a.path for a in client.list_artifacts(job_id)} == {*FILES, "candidates.json"}
+    # Artifacts went through the server's proxy into --artifacts-destination, none into the working directory.
+    assert len(list((srv / "art").rglob("result.json"))) == 2
+    assert not (tmp_path / "mlruns").exists() and not (tmp_path / "mlartifacts").exists()
+
+
+def test_callback_is_a_no_op_without_tracking(tmp_path: Path) -> None:
+    sweep = {"sweep": {"dir": str(tmp_path / "sweep")}}
+    cfg = OmegaConf.create({"tracking": {"name": "none"}, "hydra": sweep})
+    MlflowSweepCallback().on_multirun_start(cfg)
+    MlflowSweepCallback().on_multirun_end(cfg)
+    assert not (tmp_path / "sweep").exists()
