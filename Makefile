@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/python -m phaze
+	$(BIN)/python -m phaze +experiment=quickstart
+	@echo "Browse every run: $(BIN)/mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db --workers 1"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

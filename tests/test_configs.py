@@ -17,7 +17,8 @@ def test_every_config_composes_and_validates(group: str, choice: str) -> None:
     extra = {("task", "evaluate"): ["hw=tpuv4"], ("task", "merge"): ["merge.dirs=[run0,run1]"]}.get((group, choice))
     if extra is None:
         extra = ["task=evaluate"] if group == "hw" and choice != "search" else []
-    cfg = compose_cfg([f"{group}={choice}", *extra])
+    override = f"+{group}={choice}" if group == "experiment" else f"{group}={choice}"
+    cfg = compose_cfg([override, *extra])
     OmegaConf.resolve(cfg)
     validate(cfg)
 

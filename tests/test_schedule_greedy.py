@@ -14,6 +14,7 @@ from phaze.schedule import (
     bound_instance,
     bound_space,
     check_schedule,
+    greedy_best,
     greedy_instance,
     greedy_space,
     make_problem,
@@ -32,13 +33,18 @@ def test_vectorised_greedy_and_bound_equal_scalar(n_ops: int, edge_prob: float, 
     g = greedy_space(p, block_rows=64)  # several blocks, the last one partial
     lb = bound_space(p, g.makespan_ns)
     assert np.array_equal(g.makespan_ns, greedy_space(p).makespan_ns)  # blocking changes nothing
+    per_policy = {spread: greedy_space(p, policies=(spread,)) for spread in (False, True)}
     for c in range(p.n_candidates):
         inst = p.instance(c)
         if inst.infeasible_reason():
             assert g.makespan_ns[c] == INFEASIBLE_NS and lb[c] == INFEASIBLE_NS
             assert (g.starts_ns[c] == -1).all()
             continue
-        starts, modes, makespan = greedy_instance(inst)
+        for spread, gp in per_policy.items():
+            ref = greedy_instance(inst, spread=spread)
+            assert (gp.starts_ns[c].tolist(), gp.modes[c].tolist(), int(gp.makespan_ns[c])) == ref
+            assert check_schedule(inst, ref[0], ref[1]) == ref[2]
+        starts, modes, makespan = greedy_best(inst)
         assert g.starts_ns[c].tolist() == starts
         assert g.modes[c].tolist() == modes
         assert g.makespan_ns[c] == makespan == check_schedule(inst, starts, modes)

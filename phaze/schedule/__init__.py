@@ -6,7 +6,7 @@ from phaze.schedule.bound_ref import bound_instance
 from phaze.schedule.cache import ScheduleCache, instance_key
 from phaze.schedule.check import ScheduleError, check_schedule
 from phaze.schedule.greedy import GreedyResult, greedy_space
-from phaze.schedule.greedy_ref import greedy_instance
+from phaze.schedule.greedy_ref import greedy_best, greedy_instance
 from phaze.schedule.problem import (
     INFEASIBLE_NS,
     MODE_INTRA,
@@ -40,6 +40,7 @@ __all__ = [
     "bound_space",
     "build_problem",
     "check_schedule",
+    "greedy_best",
     "greedy_instance",
     "greedy_space",
     "instance_key",

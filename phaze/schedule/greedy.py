@@ -76,7 +76,7 @@ def _graph(problem: Problem) -> _Graph:
 
 
 def _block(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np.ndarray, n_tc: np.ndarray,
-           n_vc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+           n_vc: np.ndarray, spread: bool) -> tuple[np.ndarray, np.ndarray]:
     """The event loop on one block of candidates (all feasible); returns (starts, modes).
 
     An intra-op interval holds the whole chip, so at most one runs at a time (per candidate): it is
@@ -90,6 +90,9 @@ def _block(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np.ndarray, n
     # and zero-length ops, never for intra-only ones (they start only on an idle chip).
     diff = np.where(has_s & has_i, single - intra, np.where(has_s, _SMALL, _BIG))
     diff[zero] = _SMALL
+    if spread:  # one-core work no larger than whole-chip work: ceil(l / n) <= L (greedy_ref docstring)
+        cores = np.where(g.unit[:, 0] > 0, n_tc[:, None], n_vc[:, None])
+        frugal = has_s & has_i & ~zero & (-(-single // cores) <= intra)
 
     t = np.zeros(rows_n, dtype=np.int64)
     used = np.zeros((rows_n, 3), dtype=np.int64)  # single-core holdings
@@ -111,14 +114,18 @@ def _block(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np.ndarray, n
         if any_zero:
             fit |= zero
         slack = np.maximum(chip_free - t, 0)
-        ok = (pend == 0) & ((fit & (diff <= slack[:, None])) | (idle[:, None] & has_i))
+        ready = pend == 0
+        ok = ready & ((fit & (diff <= slack[:, None])) | (idle[:, None] & has_i))
         best = np.where(ok, rank, -1).argmax(axis=1)
         can = ok[every, best]
         rows = np.flatnonzero(can)
         if rows.size:
             j = best[rows]
             tr = t[rows]
-            im = np.where(idle[rows], has_i[rows, j], ~has_s[rows, j])
+            whole = has_i[rows, j]
+            if spread:
+                whole &= ~(frugal[rows, j] & (ready[rows].sum(axis=1) >= 2))
+            im = np.where(idle[rows], whole, ~has_s[rows, j])
             d = np.where(im, intra[rows, j], single[rows, j])
             pend[rows, j] += n + 1
             starts[rows, j] = tr
@@ -155,23 +162,35 @@ def _block(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np.ndarray, n
             return starts, modes
 
 
-def greedy_space(problem: Problem, block_rows: int = BLOCK_ROWS) -> GreedyResult:
-    """Greedy schedules of every candidate (identical to `greedy_ref.greedy_instance` row by row)."""
+def _run(problem: Problem, single: np.ndarray, intra: np.ndarray, rank: np.ndarray, block_rows: int,
+         spread: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n, n_cand = problem.n_ops, problem.n_candidates
-    feasible = problem.feasible
-    single, intra = effective_modes(problem.single_ns, problem.intra_ns)
-    single[~feasible] = 0  # infeasible rows: run trivially, then blank out
-    intra[~feasible] = UNAVAILABLE
-    rank = _priority_rank(tails(problem, best_durations(single, intra)))
     g = _graph(problem)
     starts = np.empty((n_cand, n), dtype=np.int64)
     modes = np.empty((n_cand, n), dtype=np.int8)
     makespan = np.empty(n_cand, dtype=np.int64)
     for a in range(0, n_cand, block_rows):
         b = min(a + block_rows, n_cand)
-        s, m = _block(g, single[a:b], intra[a:b], rank[a:b], problem.n_tc[a:b], problem.n_vc[a:b])
+        s, m = _block(g, single[a:b], intra[a:b], rank[a:b], problem.n_tc[a:b], problem.n_vc[a:b], spread)
         ends = s + np.where(m == 1, intra[a:b], single[a:b])
         starts[a:b], modes[a:b], makespan[a:b] = s, m, ends.max(axis=1, initial=0)
+    return starts, modes, makespan
+
+
+def greedy_space(problem: Problem, block_rows: int = BLOCK_ROWS,
+                 policies: tuple[bool, ...] = (False, True)) -> GreedyResult:
+    """Greedy schedules of every candidate, row by row identical to `greedy_ref.greedy_best` (or, with
+    one policy, to `greedy_ref.greedy_instance(spread=policy)`); the first policy wins ties."""
+    feasible = problem.feasible
+    single, intra = effective_modes(problem.single_ns, problem.intra_ns)
+    single[~feasible] = 0  # infeasible rows: run trivially, then blank out
+    intra[~feasible] = UNAVAILABLE
+    rank = _priority_rank(tails(problem, best_durations(single, intra)))
+    starts, modes, makespan = _run(problem, single, intra, rank, block_rows, policies[0])
+    for spread in policies[1:]:
+        s, m, mk = _run(problem, single, intra, rank, block_rows, spread)
+        better = mk < makespan
+        starts[better], modes[better], makespan[better] = s[better], m[better], mk[better]
     makespan[~feasible] = INFEASIBLE_NS
     starts[~feasible] = -1
     return GreedyResult(makespan_ns=makespan, starts_ns=starts, modes=modes)

@@ -12,6 +12,12 @@ until none can start, then advance t to the next completion. Whether and how a r
   running TC/VC op has ended. Otherwise it waits.
 Modes are first reduced by dominance (`Instance.modes`), so an op with both modes has L_i < l_i; a
 zero-length op holds nothing and always starts at once.
+
+Two policies differ only on an idle chip: `whole` (the default) always takes the intra-op mode when
+there is one; `spread` takes the single-core mode instead for a *frugal* op — one whose single-core
+work is no more than its whole-chip work, ceil(l_i / n) <= L_i with n the core count of its resource —
+when at least two ops are ready, so that several ops can share the chip. Neither dominates (spread alone
+can be far worse), so `greedy_best` runs both and keeps the shorter (ties: `whole`).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from phaze.schedule.bound_ref import critical_path_instance
 from phaze.schedule.problem import CLASS_LINK, CLASS_TC, CLASS_VC, MODE_INTRA, MODE_SINGLE, Instance
 
 
-def greedy_instance(inst: Instance) -> tuple[list[int], list[int], int]:
+def greedy_instance(inst: Instance, spread: bool = False) -> tuple[list[int], list[int], int]:
     """(starts_ns, modes, makespan_ns) of the greedy schedule; the instance must be feasible."""
     n = inst.n
     if inst.infeasible_reason():
@@ -39,8 +45,15 @@ def greedy_instance(inst: Instance) -> tuple[list[int], list[int], int]:
         for j in succ[i]:
             pred_left[j] -= 1
 
+    caps = (inst.n_tc, inst.n_vc)
+    # spread policy: on an idle chip, run on one core an op whose one-core work is no larger than its
+    # whole-chip work (l_i <= n·L_i on its resource) when another op is ready to share the chip
+    frugal = [len(modes[i]) == 2 and 0 not in modes[i].values()
+              and -(-modes[i][MODE_SINGLE] // caps[0 if CLASS_TC[inst.op_class[i]] else 1]) <= modes[i][MODE_INTRA]
+              for i in range(n)]
     while not all(started):
         idle = used[0] == 0 and used[1] == 0
+        crowd = spread and sum(1 for j in range(n) if not started[j] and not pred_left[j]) >= 2
         slack = max(chip_free - t, 0)
         best = -1
         for j in range(n):
@@ -63,7 +76,10 @@ def greedy_instance(inst: Instance) -> tuple[list[int], list[int], int]:
                 best = j
         if best >= 0:
             j = best
-            mode = MODE_INTRA if (MODE_INTRA in modes[j] if idle else MODE_SINGLE not in modes[j]) else MODE_SINGLE
+            if idle:
+                mode = MODE_INTRA if MODE_INTRA in modes[j] and not (crowd and frugal[j]) else MODE_SINGLE
+            else:
+                mode = MODE_SINGLE if MODE_SINGLE in modes[j] else MODE_INTRA
             d = modes[j][mode]
             started[j], starts[j], chosen[j], ends[j] = True, t, mode, t + d
             if d == 0:
@@ -82,3 +98,10 @@ def greedy_instance(inst: Instance) -> tuple[list[int], list[int], int]:
             used = [u - x for u, x in zip(used, dem, strict=True)]
             finish(k)
     return starts, chosen, max(ends, default=0)
+
+
+def greedy_best(inst: Instance) -> tuple[list[int], list[int], int]:
+    """The shorter of the `whole` and `spread` greedy schedules (ties: `whole`)."""
+    whole = greedy_instance(inst)
+    spread = greedy_instance(inst, spread=True)
+    return spread if spread[2] < whole[2] else whole

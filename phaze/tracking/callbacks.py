@@ -16,6 +16,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
 import phaze
+from phaze.report.comparison import write_comparison
 from phaze.tracking.files import git_commit
 from phaze.tracking.mlflow_log import (
     PARENT_FILE,
@@ -29,7 +30,7 @@ from phaze.tracking.mlflow_log import (
     warn_failure,
 )
 
-COMPARISON_FILE = "comparison.md"  # written by the sweep's report code, if any
+COMPARISON_FILE = "comparison.md"  # written by phaze.report.comparison at the end of a sweep
 BEST_METRIC = "throughput_samples_s"
 SEARCH_PAGE = 1000  # runs per search_runs page (MLflow's default page size)
 
@@ -86,9 +87,15 @@ class MlflowSweepCallback(Callback):
             warn_failure(exc, sweep_dir)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = _sweep_dir(config)
+        try:  # the comparison table is a file first, whether or not tracking is on
+            table = write_comparison(sweep_dir)
+            if table is not None:
+                print(table.read_text())
+        except Exception as exc:  # a report problem never fails a finished sweep
+            warn_failure(exc, sweep_dir)
         if not _enabled(config):
             return
-        sweep_dir = _sweep_dir(config)
         id_file = sweep_dir / PARENT_FILE
         if not id_file.is_file():
             return

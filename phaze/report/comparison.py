@@ -1,0 +1,71 @@
+"""The comparison table a sweep ends with: one row per job (model x HBM), best design against every baseline.
+
+Built from the jobs' result.json files only, so it can be regenerated from a sweep directory at any time:
+`python -m phaze.report.comparison <sweep dir>`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+BASELINES = ("tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle")
+
+
+def _job_rows(sweep_dir: Path) -> list[dict[str, Any]]:
+    rows = []
+    for path in sorted(sweep_dir.glob("*/result.json"), key=lambda p: (len(p.parent.name), p.parent.name)):
+        result = json.loads(path.read_text())
+        cfg_path = path.parent / "config.resolved.yaml"
+        hbm = _hbm(cfg_path.read_text()) if cfg_path.is_file() else "?"
+        rows.append({"job": path.parent.name, "hbm": hbm, "result": result})
+    return rows
+
+
+def _hbm(text: str) -> str:
+    from omegaconf import OmegaConf
+
+    return f"{float(OmegaConf.create(text).hw.hbm_gib):g}"
+
+
+def _throughput(entry: Any) -> str:
+    return f"{entry['throughput_samples_s']:,.1f}" if isinstance(entry, dict) else "infeasible"
+
+
+def comparison_markdown(sweep_dir: Path) -> str:
+    head = ["job", "model", "HBM GiB", "best design (n_tc x WxD, n_vc x W_vc, GLB MiB)", "area mm²", "samples/s",
+            "MFU", *(f"x {b}" for b in BASELINES)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in _job_rows(sweep_dir):
+        r = row["result"]
+        best = r.get("best")
+        if isinstance(best, dict) and "hardware" in best:
+            hw = best["hardware"]
+            design = (f"{hw['n_tc']} x {hw['tc_width']}x{hw['tc_depth']}, {hw['n_vc']} x {hw['vc_width']}, "
+                      f"{hw['glb_mib']:g}")
+            area, mfu = f"{best['area_mm2']:.1f}", f"{best['mfu']:.1%}"
+        else:
+            design, area, mfu = str(best), "-", "-"
+        speedups = []
+        for name in BASELINES:
+            sp = r.get("baselines", {}).get(name, {}).get("speedup")
+            speedups.append(f"{sp:.2f}" if sp else "-")
+        lines.append("| " + " | ".join([row["job"], r["model"]["name"], row["hbm"], design, area,
+                                         _throughput(best), mfu, *speedups]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_comparison(sweep_dir: Path) -> Path | None:
+    if not any(sweep_dir.glob("*/result.json")):
+        return None
+    path = sweep_dir / "comparison.md"
+    path.write_text(f"# {sweep_dir.name}\n\nx baseline = phaze's best throughput over the baseline's.\n\n"
+                    + comparison_markdown(sweep_dir))
+    return path
+
+
+if __name__ == "__main__":
+    out = write_comparison(Path(sys.argv[1]))
+    print(out.read_text() if out else "no result.json under that directory")

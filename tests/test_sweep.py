@@ -1,0 +1,71 @@
+"""Sweeps, shared experiment files and a dead tracking server, through the command line."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+from conftest import run_cli
+from mlflow.tracking import MlflowClient
+from test_search import SMALL
+
+SWEEP_SMALL = [o for o in SMALL if not o.startswith("tracking=")]
+
+
+def test_two_job_sweep_has_a_parent_run_and_a_comparison_table(tmp_path: Path) -> None:
+    db = tmp_path / "mlflow.db"
+    proc = run_cli(*SWEEP_SMALL, "solver=greedy", "hw.hbm_gib=16,32", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+                   f"tracking.uri=sqlite:///{db}", f"tracking.artifact_root={tmp_path / 'art'}",
+                   f"search.cache_dir={tmp_path / 'cache'}", "tracking.experiment=sweep-test", "-m", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = (tmp_path / "sweep" / "comparison.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith("| ") and "bert_large" in line]
+    assert len(rows) == 2 and "| 16 |" in rows[0] and "| 32 |" in rows[1]
+    client = MlflowClient(tracking_uri=f"sqlite:///{db}")
+    exp = client.get_experiment_by_name("sweep-test")
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parent_id = (tmp_path / "sweep" / "mlflow_parent_run_id").read_text().strip()
+    jobs = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent_id]
+    assert len(jobs) == 2
+    for job in jobs:
+        assert job.data.metrics["throughput_samples_s"] > 0
+        children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == job.info.run_id]
+        kinds = {c.data.tags.get("candidate.kind") for c in children}
+        assert {"search", "tpuv4", "tpuv4_phaze", "spotlight"} <= kinds
+    assert client.get_run(parent_id).info.status == "FINISHED"
+    assert "comparison.md" in [a.path for a in client.list_artifacts(parent_id)]
+
+
+def test_dead_tracking_server_costs_seconds_and_keeps_the_files(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    start = time.monotonic()
+    proc = run_cli("task=inspect", "model=bert_large", f"tracking.uri=http://127.0.0.1:{port}",
+                   f"hydra.run.dir={tmp_path}", timeout=120)
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "result.json").is_file()
+    assert [line for line in proc.stderr.splitlines() if line.startswith("phaze: MLflow logging failed")]
+    assert elapsed < 30
+
+
+def test_a_received_experiment_file_runs_from_any_folder(tmp_path: Path) -> None:
+    received = tmp_path / "received" / "experiment"
+    received.mkdir(parents=True)
+    (received / "shared.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /model: bert_large\nexperiment_name: shared\n"
+        "hw:\n  space:\n    n_tc: {min: 1, max: 4}\n    n_vc: {min: 1, max: 4}\n    glb_mib: {min: 2, max: 4}\n"
+        "    min_area_fraction: 0\nparallelism:\n  devices: 16\n  global_batch: 64\n  microbatch_sizes: [4]\n"
+        "  tensor_widths: [1]\n  recompute: [none]\nsearch:\n  spotlight:\n    evaluations: 10\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    proc = run_cli("--config-dir", str(tmp_path / "received"), "+experiment=shared", "solver=greedy",
+                   "tracking=none", "search.progress=false", cwd=elsewhere, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = list((elsewhere / "outputs").glob("runs/*/*/result.json"))
+    assert len(results) == 1
+    result = json.loads(results[0].read_text())
+    assert result["model"]["name"] == "bert_large" and result["best"]["throughput_samples_s"] > 0
