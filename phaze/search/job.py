@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -50,6 +51,20 @@ class SearchRun:
 
     def chunk_of_pairs(self) -> list[int]:
         return [k for k in sorted(self.results) for _ in self.results[k]]
+
+
+PARENT_POLL_S = 1.0  # how often a worker checks that the job process still exists
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Worker initializer: leave when the job process dies (e.g. SIGKILL), instead of lingering idle."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _evaluate_positions(positions: list[int], incumbent: float) -> list[PairResult]:
@@ -104,7 +119,8 @@ def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig,
     total = int(member[plan.candidate].sum())
     state = {"done": sum(len(v) for v in done.values()), "best": 0.0}
     workers = max(1, search.workers)
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork")) if workers > 1 else None
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_exit_with_parent,
+                               initargs=(os.getpid(),)) if workers > 1 else None
 
     def run_chunk(positions: NDArray[np.int64], incumbent: float) -> list[PairResult]:
         incumbent = incumbent if search.pruning else 0.0
