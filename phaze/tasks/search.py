@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from phaze.config import as_object
@@ -32,9 +33,19 @@ def _progress(enabled: bool) -> tuple[Progress | None, Any]:
     return bar, bar.add_task("search", total=None, rate="", best="-")
 
 
+def parallel_launcher() -> bool:
+    """True when a Hydra launcher other than the basic (sequential) one runs this job."""
+    if not HydraConfig.initialized():
+        return False
+    target = str(OmegaConf.select(HydraConfig.get(), "launcher._target_") or "")
+    return bool(target) and not target.endswith("BasicLauncher")
+
+
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     start = time.perf_counter()
     model_cfg, par, solver, search = (as_object(cfg, k) for k in ("model", "parallelism", "solver", "search"))
+    if parallel_launcher() and search.workers > 1:  # jobs already run in parallel: one process each (DESIGN §8)
+        search.workers = 1
     acc = Accelerators.from_config(cfg.hw)
     cache_dir = Path(search.cache_dir) / config_hash(cfg)
     bar, task = _progress(search.progress)
