@@ -13,6 +13,7 @@ from phaze.schedule import (
     OPTIMAL,
     bound_instance,
     check_schedule,
+    greedy_best,
     greedy_instance,
     make_problem,
     schedule_space,
@@ -98,16 +99,28 @@ def test_bound_is_valid_on_larger_random_dags() -> None:
 
 
 def test_two_parallel_gemms_fit_side_by_side() -> None:
-    # n_tc = 2: each GEMM 10 ns on one core or 6 ns on the whole chip. Greedy runs both on the whole
-    # chip (12); running them side by side on one core each takes 10, which the TC-work bound proves.
+    # n_tc = 2: each GEMM 10 ns on one core or 6 ns on the whole chip. The `whole` greedy runs both on
+    # the whole chip (12); side by side on one core each takes 10, which the TC-work bound proves. Both
+    # GEMMs are frugal (ceil(10 / 2) <= 6), so the `spread` greedy finds the 10 and closes the gap.
     p = make_problem([TC, TC], [], _ns([[10, 10]]), _ns([[6, 6]]), [2], [1])
     inst = p.instance(0)
     assert greedy_instance(inst) == ([0, 6], [MODE_INTRA, MODE_INTRA], 12)
+    assert greedy_instance(inst, spread=True) == ([0, 0], [MODE_SINGLE, MODE_SINGLE], 10)
     assert bound_instance(inst, 12) == 10  # max(CP 6, (10 + 10) / 2)
     assert _solve_all(inst) == (12, 10, 10, 10)
     sched = solve_candidate(schedule_space(p), 0, CFG)
-    assert (sched.status, sched.makespan_ns, sched.solver) == (OPTIMAL, 10, "cpsat")
+    assert (sched.status, sched.makespan_ns, sched.solver) == (OPTIMAL, 10, "greedy")
     assert sched.modes == (MODE_SINGLE, MODE_SINGLE) and sched.starts_ns == (0, 0)
+
+
+def test_spread_greedy_can_lose_and_best_keeps_whole() -> None:
+    # A frugal GEMM (ceil(12 / 2) = 6 <= 6) and a 1-ns vector op ready together: `spread` puts the GEMM
+    # on one core for 12 while `whole` takes 6 + 1 on the chip; the best of both keeps `whole`.
+    p = make_problem([TC, VC], [], _ns([[12, 1]]), _ns([[6, 1]]), [2], [1])
+    inst = p.instance(0)
+    assert greedy_instance(inst) == ([0, 6], [MODE_INTRA, MODE_SINGLE], 7)
+    assert greedy_instance(inst, spread=True)[2] == 12
+    assert greedy_best(inst)[2] == 7 == schedule_space(p).greedy_ns[0]
 
 
 def test_incumbent_bound_closes_exclusive_chip() -> None:
