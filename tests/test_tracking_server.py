@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
 from mlflow import MlflowClient
 from omegaconf import DictConfig, OmegaConf, open_dict
+from test_search import SMALL
 from test_tracking_mlflow import FILES, candidates, result, write_files
 
 from phaze.config.tracking import TrackingConfig
@@ -144,3 +146,28 @@ def test_callback_is_a_no_op_without_tracking(tmp_path: Path) -> None:
     MlflowSweepCallback().on_multirun_start(cfg)
     MlflowSweepCallback().on_multirun_end(cfg)
     assert not (tmp_path / "sweep").exists()
+
+
+def test_cli_sweep_reaches_a_real_server(server: tuple[str, Path], tmp_path: Path) -> None:
+    """`python -m phaze ... -m` (two jobs) against the live server: parent, jobs, children, metrics, artifacts."""
+    url, _ = server
+    overrides = [o for o in SMALL if not o.startswith("tracking=")]
+    proc = run_cli(*overrides, "solver=greedy", "hw.hbm_gib=16,32", f"hydra.sweep.dir={tmp_path / 'sweep'}",
+                   f"tracking.uri={url}", "tracking.experiment=cli-sweep", f"search.cache_dir={tmp_path / 'cache'}",
+                   "-m", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    client = MlflowClient(tracking_uri=url)
+    exp = client.get_experiment_by_name("cli-sweep")
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parent = (tmp_path / "sweep" / "mlflow_parent_run_id").read_text().strip()
+    jobs = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent]
+    assert len(jobs) == 2 and client.get_run(parent).info.status == "FINISHED"
+    for job in jobs:
+        assert job.data.metrics["throughput_samples_s"] > 0 and "speedup_vs_tpuv4" in job.data.metrics
+        history = client.get_metric_history(job.info.run_id, "candidate/area_mm2")
+        assert len(history) == 2160  # every candidate of the space, step = its index
+        artifacts = {a.path for a in client.list_artifacts(job.info.run_id)}
+        assert {"result.json", "candidates.parquet", "pareto.png", "config.resolved.yaml"} <= artifacts
+        children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == job.info.run_id]
+        assert {"search", "tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle"} <= {
+            c.data.tags.get("candidate.kind") for c in children}
