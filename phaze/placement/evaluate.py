@@ -77,20 +77,31 @@ class DesignEvaluator:
             self._graphs[(b, t)] = build_model(self.model, b, t, self.par.sequence_parallel)
         return self._graphs[(b, t)]
 
+    _refined: set[tuple[int, int]] = field(default_factory=set)
+
     def times(self, b: int, t: int) -> dict[str, LayerTimes]:
+        """Greedy schedules and lower bounds; `refine` replaces them by the solver's where it is asked to."""
         if (b, t) not in self._times:
-            times = layer_times(self.graphs(b, t), self.acc)
-            refine(times, [0], self.solver, self.cache)
-            self._times[(b, t)] = times
+            self._times[(b, t)] = layer_times(self.graphs(b, t), self.acc)
         return self._times[(b, t)]
 
-    def chain(self, s: Setting) -> LayerChain:
+    def refine(self, s: Setting) -> bool:
+        """Solve the (micro-batch, width)'s open passes with the configured solver; False if nothing to do."""
+        key = (s.microbatch, s.tensor)
+        times = self.times(*key)
+        if key in self._refined or all(bool(lt.fwd.optimal[0] and lt.bwd.optimal[0]) for lt in times.values()):
+            return False
+        refine(times, [0], self.solver, self.cache)
+        self._refined.add(key)
+        return True
+
+    def chain(self, s: Setting, optimistic: bool = False) -> LayerChain:
         times = self.times(s.microbatch, s.tensor)
-        load = {kind: float(lt.load_s(s.recompute)[0]) for kind, lt in times.items()}
+        load = {kind: float(lt.load_s(s.recompute, optimistic=optimistic)[0]) for kind, lt in times.items()}
         return build_chain(self.graphs(s.microbatch, s.tensor), load, s.recompute, self.acc.row(0))
 
-    def best(self, s: Setting) -> Outcome:
-        chain, spec = self.chain(s), placement_spec(self.par, self.acc, s)
+    def best(self, s: Setting, optimistic: bool = False) -> Outcome:
+        chain, spec = self.chain(s, optimistic), placement_spec(self.par, self.acc, s)
         return Outcome(s, best_placement(chain, spec), chain, spec)
 
     def given(self, s: Setting, data: int, pipeline: int) -> Outcome:
@@ -109,8 +120,20 @@ def pick_best(outcomes: Iterable[Outcome]) -> Outcome | None:
 
 
 def evaluate_best(ev: DesignEvaluator) -> tuple[Outcome | None, list[Outcome], list[int]]:
+    """Every setting on greedy schedules; then the solver refines, best first, only the settings whose
+    placement on lower-bound schedules could still beat the best so far (the search's rule, DESIGN §8)."""
     all_settings, skipped = settings(ev.par, ev.model)
     outcomes = [ev.best(s) for s in all_settings]
+    if ev.solver.name != "greedy":
+        upper = [ev.best(s, optimistic=True).throughput for s in all_settings]
+        for i in sorted(range(len(all_settings)), key=lambda i: (-upper[i], i)):
+            incumbent = max(o.throughput for o in outcomes)
+            if upper[i] < incumbent:
+                break
+            key = (all_settings[i].microbatch, all_settings[i].tensor)
+            if ev.refine(all_settings[i]):
+                outcomes = [ev.best(s) if (s.microbatch, s.tensor) == key else o
+                            for s, o in zip(all_settings, outcomes, strict=True)]
     return pick_best(outcomes), outcomes, skipped
 
 
@@ -125,7 +148,8 @@ def evaluate_given(ev: DesignEvaluator, data: int, pipeline: int, tensor: int, m
     tries = [ev.given(Setting(b, tensor, r), data, pipeline) for b in microbatches for r in recomputes]
     best = pick_best(tries)
     if best is not None:
-        return best
+        ev.refine(best.setting)  # report the chosen setting on the solver's schedules
+        return ev.given(best.setting, data, pipeline)
     if len(tries) == 1:
         return tries[0]
     return Infeasible("no configured micro-batch and recompute fits; the first: " + str(tries[0].result))

@@ -79,6 +79,9 @@ class Baselines:
         for name in self.search.baselines:
             entry: dict[str, Any] = {}
             for label, hbm in (("job_hbm", hbm_gib), ("hbm_32gib", self.search.baseline_hbm_gib)):
+                if label == "hbm_32gib" and hbm == hbm_gib:  # the same evaluation: reuse it
+                    entry[label] = entry["job_hbm"]
+                    continue
                 acc = Accelerators.from_config(fixed_design(name, hbm))
                 entry[label] = self._entry(DesignEvaluator(self.model, self.par, self.solver, acc), literature=True)
             out[name] = {**entry["job_hbm"], f"at_{self.search.baseline_hbm_gib:g}_gib": entry["hbm_32gib"]}
