@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -55,6 +56,12 @@ class PassTimes:
                 self.optimal[c] = sched.status == "optimal"
 
 
+def recompute_extra_s(recompute: str, fwd_s: Any, selective_s: Any) -> Any:
+    """What recomputation adds to one micro-batch's fwd + bwd: nothing, the attention core, or a second
+    forward (Korthikanti et al. 2023); works on scalars and per-candidate arrays alike."""
+    return {"none": 0.0, "selective": selective_s, "full": fwd_s}[recompute]
+
+
 @dataclass
 class LayerTimes:
     """Forward and backward times of one layer kind, plus its selective-recompute extra."""
@@ -67,8 +74,7 @@ class LayerTimes:
         """fwd + bwd (+ a second forward for `full`, + the attention core for `selective`) per micro-batch."""
         fwd = self.fwd.bound_s if optimistic else self.fwd.seconds
         bwd = self.bwd.bound_s if optimistic else self.bwd.seconds
-        extra = {"none": 0.0, "selective": self.selective_s, "full": fwd}[recompute]
-        return fwd + bwd + extra
+        return fwd + bwd + recompute_extra_s(recompute, fwd, self.selective_s)
 
 
 def layer_times(graphs: ModelGraphs, acc: Accelerators) -> dict[str, LayerTimes]:

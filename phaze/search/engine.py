@@ -29,7 +29,7 @@ from phaze.placement.optimal import best_placement
 from phaze.placement.result import Placement
 from phaze.placement.settings import Setting
 from phaze.schedule import ScheduleCache
-from phaze.search.bounds import SettingBound, optimistic_tpb, setting_bound
+from phaze.search.bounds import optimistic_tpb, setting_bound
 from phaze.search.space_times import SpaceTimes
 
 PRUNED, PRUNED_DP, OPTIMAL, FEASIBLE, INFEASIBLE = "pruned", "pruned_dp", "optimal", "feasible", "infeasible"
@@ -56,15 +56,15 @@ class Plan:
 
 
 def make_plan(space: SpaceTimes, settings: list[Setting], par: ParallelismConfig, chunk_size: int,
-              area: NDArray[np.float64]) -> tuple[Plan, dict[int, SettingBound]]:
-    cand, sett, opt, bounds, infeasible = [], [], [], {}, {}
+              area: NDArray[np.float64]) -> Plan:
+    cand, sett, opt, infeasible = [], [], [], {}
     for i, s in enumerate(settings):
         space.ensure(s.microbatch, s.tensor)
         graphs = space.graphs[(s.microbatch, s.tensor)]
         template = build_chain(graphs, dict.fromkeys(("embed", "block", "head"), 0.0), s.recompute,
                                space.acc.row(0))
         spec = placement_spec(par, space.acc, s)
-        bound = bounds[i] = setting_bound(template, spec)
+        bound = setting_bound(template, spec)
         if not bound.feasible:
             infeasible[i] = bound.reason
             continue
@@ -80,7 +80,7 @@ def make_plan(space: SpaceTimes, settings: list[Setting], par: ParallelismConfig
     area_key = np.nan_to_num(area[c], nan=np.inf) if c.size else np.zeros(0)
     order = np.lexsort((s_idx, c, area_key, -o)) if c.size else np.zeros(0, np.int64)
     chunk = np.arange(order.size) // chunk_size
-    return Plan(settings, c[order], s_idx[order], o[order], chunk, infeasible), bounds
+    return Plan(settings, c[order], s_idx[order], o[order], chunk, infeasible)
 
 
 @dataclass

@@ -108,7 +108,7 @@ def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig,
     t1 = time.perf_counter()
     area = acc.area_mm2.astype(np.float64)
     chunk_size = search.chunk_size if search.pruning else max(1, len(acc) * max(len(all_settings), 1))
-    plan, _ = make_plan(space, all_settings, par, chunk_size, area)
+    plan = make_plan(space, all_settings, par, chunk_size, area)
     shard, shards = parse_shard(search.shard)
     member = (np.arange(len(acc)) % shards) == shard
     t2 = time.perf_counter()

@@ -15,19 +15,12 @@ from phaze.config.errors import ConfigError
 from phaze.hardware import Accelerators
 from phaze.search.merge import read_pairs, replay, shard_dirs
 from phaze.tasks.search import finish
-
-# Fields allowed to differ between the shards of one search.
-PER_SHARD = ("shard", "workers", "progress", "cache_dir")
+from phaze.tracking.files import config_hash
 
 
-def _semantic(cfg: DictConfig) -> dict[str, Any]:
-    data = OmegaConf.to_container(cfg, resolve=True)
-    assert isinstance(data, dict)
-    for key in ("task", "merge", "tracking", "hydra"):
-        data.pop(key, None)
-    for key in PER_SHARD:
-        data.get("search", {}).pop(key, None)
-    return data
+def _same_search(cfg: DictConfig) -> str:
+    """The config hash with the shard index left out: equal for every shard of one search."""
+    return config_hash(OmegaConf.merge(cfg, {"search": {"shard": "0/1"}}))
 
 
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
@@ -36,7 +29,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     shard_cfgs = [OmegaConf.load(d / "config.resolved.yaml") for d in dirs]
     first = shard_cfgs[0]
     for d, other in zip(dirs[1:], shard_cfgs[1:], strict=True):
-        if _semantic(other) != _semantic(first):
+        if _same_search(other) != _same_search(first):
             raise ConfigError("merge.dirs", str(d), f"a shard of the same search as {dirs[0]} (its config differs)")
     results = [json.loads((d / "result.json").read_text()) for d in dirs]
     zero = next(r for r in results if r["search"]["shard"].startswith("0/"))
