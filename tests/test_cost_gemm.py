@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import compose_cfg
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,6 +75,22 @@ def test_op_overhead_is_added() -> None:
     acc = design(n_tc=1, tc_width=4, tc_depth=4, vc_width=4, glb_mib=2, freq_hz=1.0, hbm_bw_bytes_per_s=HUGE,
                  glb_bw_bytes_per_cycle=HUGE, op_overhead_cycles=100)
     assert seconds(gemm_op(1, 8, 4, 4), acc) == (116.0, 116.0)
+
+
+def test_achievable_fraction_stretches_compute_only() -> None:
+    # the one-tile GEMM above (16 compute cycles) at 80% of peak: 16 / 0.8 = 20 s; a memory-bound one
+    # (160 B at 1 B/s, 16 / 0.8 = 20 s of compute) keeps its 160 s.
+    kw = {"n_tc": 1, "tc_width": 4, "tc_depth": 4, "vc_width": 4, "glb_mib": 2, "freq_hz": 1.0,
+          "glb_bw_bytes_per_cycle": HUGE, "tc_achievable_fraction": 0.8}
+    assert seconds(gemm_op(1, 8, 4, 4), design(hbm_bw_bytes_per_s=HUGE, **kw)) == (20.0, 20.0)
+    assert seconds(gemm_op(1, 8, 4, 4), design(hbm_bw_bytes_per_s=1.0, **kw)) == (160.0, 160.0)
+
+
+def test_a100_large_gemm_at_measured_matmul_rate() -> None:
+    # hw=a100 carries the measured 267.9 TFLOP/s (of 311.87 peak): an 8192^3 GEMM must land within 1% of it
+    a100 = Accelerators.from_config(compose_cfg(["hw=a100"]).hw)
+    _, t = seconds(gemm_op(1, 8192, 8192, 8192), a100)
+    assert 2 * 8192**3 / t == pytest.approx(267.9e12, rel=0.01)
 
 
 def test_8192_cubed_on_tpuv4_is_compute_bound() -> None:

@@ -68,6 +68,8 @@ def test_gpu_numbers(composed: dict) -> None:
     assert a100.hbm_bw_bytes_per_s == 2.039e12 and h100.hbm_bw_bytes_per_s == 3.35e12
     assert (a100.tp_link_bw_bytes_per_s, a100.dp_link_bw_bytes_per_s, a100.node_size) == (300e9, 25e9, 8)
     assert h100.tp_link_bw_bytes_per_s == 450e9
+    # measured matmul rate / peak (hardware.csv matmul_achievable): 267.9 / 311.87, 792.1 / 989.4
+    assert (a100.tc_achievable_fraction, h100.tc_achievable_fraction) == (0.859, 0.801)
 
 
 @pytest.mark.parametrize(("override", "field"), [
@@ -77,6 +79,8 @@ def test_gpu_numbers(composed: dict) -> None:
     ({"glb_bw_bytes_per_cycle": 0.0}, "hw.glb_bw_bytes_per_cycle"),
     ({"op_overhead_cycles": -3}, "hw.op_overhead_cycles"),
     ({"link_latency_s": -1e-6}, "hw.link_latency_s"),
+    ({"tc_achievable_fraction": 0.0}, "hw.tc_achievable_fraction"),
+    ({"tc_achievable_fraction": 1.2}, "hw.tc_achievable_fraction"),
     ({"has_area": False, "space": SpaceConfig()}, "hw.space"),
 ])
 def test_validate_names_the_field(override: dict, field: str) -> None:

@@ -28,6 +28,17 @@ def test_to_ns_rejects_negative_and_drops_absurd() -> None:
     assert to_ns(np.array([2e6])).tolist() == [UNAVAILABLE]  # above MAX_OP_SECONDS
 
 
+def test_single_core_rounding_keeps_the_work_relation() -> None:
+    # 4 TCs, 2 VCs. Whole-chip 2.5 ns -> 3 ns. A memory-bound GEMM on one core takes exactly 4 x 2.5 = 10 ns:
+    # separately rounded it would be 10 < 4·3, a phantom 2 ns saving, so it becomes 12. A compute-bound
+    # one at 9 ns (< 4 x 2.5: one fill/drain instead of four) keeps its 9. A vector op on 1 of 2 VCs at
+    # 5 ns (= 2 x 2.5) becomes 6; a fused TC+VC op at 10 ns is >= 4·L on its TC, so it becomes 12 as well.
+    p = make_problem([TC, TC, VC, TC_VC], [], np.array([[10e-9, 9e-9, 5e-9, 10e-9]]),
+                     np.array([[2.5e-9] * 4]), np.array([4]), np.array([2]))
+    assert p.intra_ns.tolist() == [[3, 3, 3, 3]]
+    assert p.single_ns.tolist() == [[12, 9, 6, 12]]
+
+
 def _graph() -> LayerGraph:
     ops = [
         Op("ln", OpKind.VECTOR, vector_ops=("layernorm",), numel=8),

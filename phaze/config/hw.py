@@ -57,6 +57,9 @@ class HwConfig:
     freq_hz: float = 1.05e9
     elem_bytes: int = 2
     op_overhead_cycles: int = 0
+    # Fraction of the tensor-core peak a large dense GEMM sustains on the real part (measured, never fitted
+    # to a workload); 1.0 for PHAZE's ideal template arrays. It scales GEMM compute time only, never peak.
+    tc_achievable_fraction: float = 1.0
     node_size: int = 4
     tp_link_bw_bytes_per_s: float = 45e9
     dp_link_bw_bytes_per_s: float = 45e9
@@ -118,6 +121,9 @@ def validate(cfg: Any) -> None:
         raise ConfigError("hw.glb_bw_bytes_per_cycle", bw, "null (n_tc·(W + 2·D)·elem_bytes) or > 0")
     if not _is_int(cfg.op_overhead_cycles) or cfg.op_overhead_cycles < 0:
         raise ConfigError("hw.op_overhead_cycles", cfg.op_overhead_cycles, "a non-negative integer")
+    frac = cfg.tc_achievable_fraction
+    if not _is_number(frac) or not 0.0 < frac <= 1.0:
+        raise ConfigError("hw.tc_achievable_fraction", frac, "a number in (0, 1]")
     if not _is_number(cfg.link_latency_s) or cfg.link_latency_s < 0:
         raise ConfigError("hw.link_latency_s", cfg.link_latency_s, "a non-negative number of seconds")
     if cfg.space is not None:

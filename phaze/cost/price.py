@@ -36,7 +36,8 @@ def _price_gemms(ops: list[Op], acc: Accelerators) -> tuple[NDArray[np.float64],
     first, inverse = acc.tc_groups
     n_tc = acc.n_tc[first][:, None]
     common = {"width": acc.tc_width[first][:, None], "depth": acc.tc_depth[first][:, None],
-              "glb_bytes": acc.glb_bytes[first][:, None], "freq_hz": acc.freq_hz, "elem_bytes": acc.elem_bytes}
+              "glb_bytes": acc.glb_bytes[first][:, None], "freq_hz": acc.freq_hz, "elem_bytes": acc.elem_bytes,
+              "tc_achievable_fraction": acc.tc_achievable_fraction}
     glb_bw = acc.glb_bw_bytes_per_cycle[first][:, None]
     args = (col["b"][None], col["n"][None], col["m"][None], col["c"][None], col["bytes"][None])
     t_all = gemm_seconds(*args, n_cores=n_tc, glb_bw_bytes_per_cycle=glb_bw,

@@ -24,7 +24,7 @@ def gemm_ref_s(op: Op, a: Accelerator, single: bool) -> float:
     cores = 1 if single else a.n_tc
     share = a.n_tc if single else 1
     tiles = _cdiv(c, w) * _cdiv(m, d)
-    t_compute = (_cdiv(b * tiles, cores) * max(n, w) + w + d) / f
+    t_compute = (_cdiv(b * tiles, cores) * max(n, w) + w + d) / f / a.tc_achievable_fraction
     macs = b * n * m * c
     traffic = max(float(op.bytes_read + op.bytes_written), 2.0 * macs * e / math.sqrt(a.glb_bytes / e))
     t_hbm = traffic / (a.hbm_bw_bytes_per_s / share)

@@ -49,6 +49,7 @@ class Accelerator:
     hbm_bw_bytes_per_s: float
     elem_bytes: int
     op_overhead_cycles: int
+    tc_achievable_fraction: float
     node_size: int
     tp_link_bw_bytes_per_s: float
     dp_link_bw_bytes_per_s: float
@@ -77,6 +78,7 @@ class Accelerators:
     hbm_bw_bytes_per_s: float
     elem_bytes: int
     op_overhead_cycles: int
+    tc_achievable_fraction: float
     node_size: int
     tp_link_bw_bytes_per_s: float
     dp_link_bw_bytes_per_s: float
@@ -170,7 +172,8 @@ class Accelerators:
         return cls(**cols, glb_bw_bytes_per_cycle=np.asarray(glb_bw, dtype=np.float64),
                    freq_hz=float(hw.freq_hz), hbm_bytes=round(hw.hbm_gib * BYTES_PER_GIB),
                    hbm_bw_bytes_per_s=float(hw.hbm_bw_bytes_per_s), elem_bytes=int(hw.elem_bytes),
-                   op_overhead_cycles=int(hw.op_overhead_cycles), node_size=int(hw.node_size),
+                   op_overhead_cycles=int(hw.op_overhead_cycles),
+                   tc_achievable_fraction=float(hw.tc_achievable_fraction), node_size=int(hw.node_size),
                    tp_link_bw_bytes_per_s=float(hw.tp_link_bw_bytes_per_s),
                    dp_link_bw_bytes_per_s=float(hw.dp_link_bw_bytes_per_s),
                    link_latency_s=float(hw.link_latency_s))

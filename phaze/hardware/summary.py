@@ -9,8 +9,8 @@ from phaze.hardware.accelerators import Accelerators
 from phaze.hardware.space import max_area_mm2, space_size
 
 FIXED_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "hbm_gib", "hbm_bw_bytes_per_s",
-                "freq_hz", "elem_bytes", "node_size", "tp_link_bw_bytes_per_s", "dp_link_bw_bytes_per_s",
-                "link_latency_s")
+                "freq_hz", "elem_bytes", "tc_achievable_fraction", "node_size", "tp_link_bw_bytes_per_s",
+                "dp_link_bw_bytes_per_s", "link_latency_s")
 
 
 def hardware_summary(hw: Any) -> dict[str, Any]:

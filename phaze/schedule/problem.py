@@ -35,6 +35,8 @@ MAX_OP_SECONDS = 1e6
 # Float noise allowance of `to_ns`, in ns: far below the 1 ns resolution, far above float64's relative
 # error on the ns count of an op shorter than ~4 s (beyond, an exact-ns duration may gain 1 ns).
 ROUND_TOL_NS = 1e-6
+# Relative float noise allowed when comparing a single-core time with k times the whole-chip time.
+WORK_REL_TOL = 1e-9
 UNAVAILABLE = -1  # ns sentinel for a mode an op cannot run in
 # Greedy makespan and bound of an infeasible candidate in the (candidates,) arrays: the largest int64, so
 # any time derived from it (9.2e9 s) is hopeless and prunes the candidate instead of looking fast.
@@ -79,6 +81,30 @@ def to_ns(seconds: np.ndarray) -> np.ndarray:
     ns[ok] = np.ceil(s[ok] * NS_PER_S - ROUND_TOL_NS).astype(np.int64)
     ns[ok & (s > 0) & (ns < 1)] = 1
     return ns
+
+
+def consistent_single_ns(single_s: np.ndarray, intra_s: np.ndarray, single_ns: np.ndarray, intra_ns: np.ndarray,
+                         op_classes: np.ndarray, n_tc: np.ndarray, n_vc: np.ndarray) -> np.ndarray:
+    """Single-core ns durations that keep the cost model's work relation through rounding.
+
+    Where the cost model gives an op on one of k cores at least k times its whole-chip time (l >= k·L:
+    a memory-bound op gets 1/k of the bandwidth, so l = k·L exactly), rounding both up to whole ns
+    separately can make k·ceil(L) exceed ceil(l) by up to k − 1 ns: single-core mode would look a few ns
+    more work-efficient than the model says, and that phantom saving is what keeps a lower bound a few
+    ns below a serial schedule that is in fact optimal (proving it costs CP-SAT seconds). Here such an op's
+    single-core duration becomes max(ceil(l), k·ceil(L)): still never below the model's time (the
+    rounding stays conservative, by < k ns more), and the relation l >= k·L holds on the integers too.
+    Applied per resource the single mode uses (k = n_tc for a tensor core, n_vc for a vector core).
+    """
+    out = single_ns.copy()
+    both = (single_ns >= 0) & (intra_ns >= 0)
+    for cap, uses in ((n_tc, CLASS_TC[op_classes]), (n_vc, CLASS_VC[op_classes])):
+        k = cap[:, None]
+        # l >= k·L up to float noise (the two are computed by different expressions)
+        ratio_holds = single_s >= k * intra_s * (1.0 - WORK_REL_TOL)
+        hit = both & (uses[None, :] == 1) & ratio_holds
+        out = np.where(hit, np.maximum(out, k * intra_ns), out)
+    return out
 
 
 def effective_modes(single: np.ndarray, intra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -244,6 +270,7 @@ def make_problem(
     intra_ns = to_ns(intra)
     intra_ns[:, link | (cls == NOP)] = UNAVAILABLE
     single_ns[:, cls == NOP] = 0
+    single_ns = consistent_single_ns(single, intra, single_ns, intra_ns, cls, tc, vc)
     return Problem(
         layer=layer,
         pass_=pass_,
