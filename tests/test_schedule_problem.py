@@ -101,7 +101,8 @@ def test_infeasible_candidate_is_named() -> None:
 
 @pytest.mark.parametrize(("field", "value"), [("name", "gurobi"), ("max_deterministic_time", 0.0),
                                               ("max_time_in_seconds", -1.0), ("workers", 0), ("seed", -1),
-                                              ("hint", "yes"), ("interleave_search", 1)])
+                                              ("hint", "yes"), ("interleave_search", 1),
+                                              ("linearization_level", 3), ("linearization_level", True)])
 def test_solver_config_rejects(field: str, value: object) -> None:
     cfg = SolverConfig(**{field: value})  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=f"solver.{field}="):

@@ -22,7 +22,7 @@ from phaze.schedule.problem import Instance
 from phaze.schedule.result import Schedule
 
 # Bump when the meaning of a cached result changes (model, rounding, statuses).
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 def instance_key(inst: Instance, cfg: SolverConfig) -> str:
@@ -36,7 +36,7 @@ def instance_key(inst: Instance, cfg: SolverConfig) -> str:
         "n_tc": inst.n_tc,
         "n_vc": inst.n_vc,
         "solver": [cfg.name, float(cfg.max_deterministic_time), cfg.max_time_in_seconds, cfg.workers,
-                   cfg.seed, cfg.hint, cfg.interleave_search],
+                   cfg.seed, cfg.hint, cfg.interleave_search, cfg.linearization_level],
     }
     blob = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()

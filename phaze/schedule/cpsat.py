@@ -128,6 +128,7 @@ def solve_instance(inst: Instance, cfg: SolverConfig, horizon: int, bound: int,
     p.num_workers = int(cfg.workers)
     p.random_seed = int(cfg.seed)
     p.interleave_search = bool(cfg.interleave_search)
+    p.linearization_level = int(cfg.linearization_level)
     # Stronger cumulative propagation (timetable edge-finding, overload checking, precedence-aware
     # energy): measured on llama2_7b backward blocks of the default space, it proves some instances the
     # default misses in the same deterministic budget, at a few percent more time per det-second.
