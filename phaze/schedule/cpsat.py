@@ -6,7 +6,8 @@ presence literal only). DESIGN §10: alternatives sharing both start and end var
 "OPTIMAL" answers in ortools 9.12–9.15, so they never share. Ops with one mode (collectives, NOPs,
 dominated or unavailable alternatives) get one fixed interval. Precedences end_i <= start_j;
 cumulative TC (capacity n_tc) and VC (capacity n_vc) — a single-core interval demands its unit(s), an
-intra-op one the whole chip — and the link as a no-overlap (capacity 1). Minimise the makespan.
+intra-op one the whole chip — and the link as a no-overlap (capacity 1); redundant no-overlaps over the
+intervals that take more than half of a resource. Minimise the makespan.
 
 Time is integer ns (problem.to_ns). The greedy makespan H is the horizon (only schedules at least as
 good are searched, and the greedy schedule — a valid solution of makespan H — is the hint), the lower
@@ -105,6 +106,15 @@ def solve_instance(inst: Instance, cfg: SolverConfig, horizon: int, bound: int,
         m.add_cumulative(vc_iv, vc_dem, inst.n_vc)
     if len(link_iv) > 1:
         m.add_no_overlap(link_iv)
+    # Redundant: two intervals that each take more than half a resource never overlap, and CP-SAT's
+    # disjunctive reasoning (edge finding, detectable precedences) on that subset is stronger than the
+    # cumulative's. Intra-op intervals take all of both resources; with one TC (or VC) every interval on
+    # it does. Measured on 30 open backward blocks each of llama2_7b / gpt3_175b: 37% / 67% proven
+    # optimal instead of 33% / 60%, and shorter schedules, in the same budget.
+    for ivs, dems, cap in ((tc_iv, tc_dem, inst.n_tc), (vc_iv, vc_dem, inst.n_vc)):
+        heavy = [iv for iv, dem in zip(ivs, dems, strict=True) if 2 * dem > cap]
+        if len(heavy) > 1:
+            m.add_no_overlap(heavy)
     makespan = m.new_int_var(bound, horizon, "makespan")
     if ends:
         m.add_max_equality(makespan, ends)
