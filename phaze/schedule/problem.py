@@ -8,7 +8,8 @@ the scalar reference greedy and the checker.
 Time is converted from seconds to integer nanoseconds ONCE, here, by `to_ns` (ceil, so a positive
 duration never rounds to 0 and a rounded schedule is never optimistic; a float product that lands a
 hair above an integer, e.g. 61e-9 s -> 61.00000000000001 ns, is first pulled back by ROUND_TOL_NS so an
-exact number of ns stays exact), and every later stage —
+exact number of ns stays exact; `consistent_single_ns` then lifts a single-core duration to k times
+the whole-chip one where the model has l >= k·L), and every later stage —
 greedy, lower bound, CP-SAT, checker — works on these same integers, so "greedy meets the bound" is an
 exact integer equality rather than a float comparison.
 
