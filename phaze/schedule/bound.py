@@ -2,13 +2,15 @@
 
 Basic bound of a set of ops S (DESIGN §6):
 
-    LB(S) = max( CP(S), ceil(W_tc(S) / n_tc), ceil(W_vc(S) / n_vc), W_link(S) )
+    LB(S) = max( CP(S), ceil((W_tc(S) + I_tc(S)) / n_tc), ceil((W_vc(S) + I_vc(S)) / n_vc), W_link(S) )
 
 * CP: the longest path of the DAG where each op takes its best duration b_i = min over its modes.
 * W_r, the minimum *work* on resource r: each op contributes min over its modes m of demand_r(m)·d(m),
   where an intra-op interval demands ALL n_tc TCs and ALL n_vc VCs (so its TC work is n_tc·L_i, not
   L_i) and a single-core one its unit demands (so a vector op's TC work is 0: it need not touch a TC).
 * W_link: collectives serialise on the link (capacity 1).
+* I_r: the idle-capacity term of `idle.py` (its own proof there): capacity of r that must idle while an
+  op runs on one core of the other resource, since no whole-chip interval can overlap it; 0 adds nothing.
 
 Segmented bound. A *bottleneck* op is comparable with every other op (each other op is its ancestor
 or its descendant). Bottlenecks b_1 < ... < b_k cut the DAG into segments S_0..S_k of the ops strictly
@@ -25,7 +27,8 @@ Proof that LB <= optimum. Take any feasible schedule with makespan T and modes m
     T >= sum of b_i on the path, and T >= CP.
 (2) For a resource r of capacity K, the usage u_r(t) never exceeds K, so K·T >= ∫_0^T u_r(t) dt =
     sum_i demand_r(m_i)·d(m_i) >= sum_i min_m demand_r(m)·d(m) = W_r; hence T >= W_r / K and, T being
-    an integer number of ns, T >= ceil(W_r / K). Taking the minimum over modes per op is what keeps this
+    an integer number of ns, T >= ceil(W_r / K); with the idle capacity, K·T >= W_r + I_r (`idle.py`).
+    Taking the minimum over modes per op is what keeps this
     valid: charging an intra-op op only L_i (its duration) would be weaker but valid, while charging a
     GEMM its single-core work l_i even when n_tc·L_i < l_i (super-linear intra speed-up, e.g. from the
     1/n_tc bandwidth share of single-core mode) could exceed the optimum.
@@ -57,9 +60,11 @@ sum_{i: intra is cheaper} L_i + ceil(sum_{other i} tc_i·l_i / n), never forming
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
+from phaze.schedule.idle import descendants, idle_extra
 from phaze.schedule.problem import (
     CLASS_LINK,
     CLASS_TC,
@@ -121,18 +126,22 @@ def tails(problem: Problem, dur: np.ndarray) -> np.ndarray:
     return out
 
 
-def _work_bound(single: np.ndarray, intra: np.ndarray, unit: np.ndarray, cap: np.ndarray) -> np.ndarray:
-    """ceil(sum_i min(unit_i·l_i, cap·L_i) / cap) exactly, without forming cap·L_i (see module doc)."""
+def _work_bound(single: np.ndarray, intra: np.ndarray, unit: np.ndarray, cap: np.ndarray,
+                extra: np.ndarray | None = None) -> np.ndarray:
+    """ceil((sum_i min(unit_i·l_i, cap·L_i) + extra) / cap) exactly, without forming cap·L_i (module doc);
+    `extra` is the idle-capacity work of `idle.py`."""
     capc = cap[:, None]
     single_cost_ceil = -(-(unit[None, :] * np.maximum(single, 0)) // capc)  # ceil(unit·l / cap)
     intra_cheaper = (intra >= 0) & ((single < 0) | ((unit[None, :] > 0) & (intra < single_cost_ceil)))
     a = np.where(intra_cheaper, intra, 0).sum(axis=1)
     b = np.where(~intra_cheaper & (single >= 0), unit[None, :] * single, 0).sum(axis=1)
+    if extra is not None:
+        b = b + extra
     return a + (-(-b // cap))
 
 
 def _basic_bound(problem: Problem, single: np.ndarray, intra: np.ndarray, best: np.ndarray,
-                 ops: list[int]) -> np.ndarray:
+                 ops: list[int], idle: bool = False) -> np.ndarray:
     """(C,) LB(S) for the op subset `ops` (sorted), on the dominance-reduced durations."""
     succ = succ_lists(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges], set(ops))
     tail = best[:, ops].copy()
@@ -144,8 +153,13 @@ def _basic_bound(problem: Problem, single: np.ndarray, intra: np.ndarray, best: 
     cp = tail.max(axis=1, initial=0)
     cls = problem.op_class[ops]
     s, m = single[:, ops], intra[:, ops]
-    tc = _work_bound(s, m, CLASS_TC[cls], problem.n_tc)
-    vc = _work_bound(s, m, CLASS_VC[cls], problem.n_vc)
+    extra_tc = extra_vc = None
+    if idle:
+        desc = descendants(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges])
+        extra_tc = idle_extra(problem.op_class, desc, ops, single, intra, problem.n_tc, 0)
+        extra_vc = idle_extra(problem.op_class, desc, ops, single, intra, problem.n_vc, 1)
+    tc = _work_bound(s, m, CLASS_TC[cls], problem.n_tc, extra_tc)
+    vc = _work_bound(s, m, CLASS_VC[cls], problem.n_vc, extra_vc)
     link = np.where(s >= 0, s, 0)[:, CLASS_LINK[cls] == 1].sum(axis=1)
     return np.maximum.reduce([cp, tc, vc, link])
 
@@ -162,29 +176,25 @@ def heads(problem: Problem, dur: np.ndarray) -> np.ndarray:
     return out
 
 
-def _bound_arrays(problem: Problem, single: np.ndarray, intra: np.ndarray) -> np.ndarray:
+def _bound_arrays(problem: Problem, single: np.ndarray, intra: np.ndarray, idle: bool) -> np.ndarray:
     """max(LB(all ops), segmented bound) on given (dominance-reduced) mode durations."""
     best = best_durations(single, intra)
     n = problem.n_ops
-    out = _basic_bound(problem, single, intra, best, list(range(n)))
+    out = _basic_bound(problem, single, intra, best, list(range(n)), idle)
     necks, segments = bottleneck_segments(n, [(int(i), int(j)) for i, j in problem.edges])
     if necks:
         seg = best[:, necks].sum(axis=1)
         for ops in segments:
             if ops:
-                seg += _basic_bound(problem, single, intra, best, ops)
+                seg += _basic_bound(problem, single, intra, best, ops, idle)
         out = np.maximum(out, seg)
     return out
 
 
-def bound_space(problem: Problem, ub: np.ndarray | None = None) -> np.ndarray:
-    """(C,) int64 lower bound in ns for every candidate (INFEASIBLE_NS for infeasible ones).
-
-    `ub`, if given, is the makespan of a valid schedule per candidate (the greedy one): it enables the
-    incumbent-conditional strengthening of the module doc.
-    """
+def _bound_rows(problem: Problem, ub: np.ndarray | None, idle: bool) -> np.ndarray:
+    """The bound of every row of `problem` (plain, then incumbent-conditional if `ub` is given)."""
     single, intra = effective_modes(problem.single_ns, problem.intra_ns)
-    out = _bound_arrays(problem, single, intra)
+    out = _bound_arrays(problem, single, intra, idle)
     if ub is not None:
         best = best_durations(single, intra)
         through = heads(problem, best) + tails(problem, best) - best + single  # path if i runs single
@@ -197,6 +207,23 @@ def bound_space(problem: Problem, ub: np.ndarray | None = None) -> np.ndarray:
                 break
             forced |= more
         if forced.any():
-            cond = _bound_arrays(problem, np.where(forced, -1, single), intra)
+            cond = _bound_arrays(problem, np.where(forced, -1, single), intra, idle)
             out = np.maximum(out, np.minimum(ub, cond))
+    return out
+
+
+def bound_space(problem: Problem, ub: np.ndarray | None = None) -> np.ndarray:
+    """(C,) int64 lower bound in ns for every candidate (INFEASIBLE_NS for infeasible ones).
+
+    `ub`, if given, is the makespan of a valid schedule per candidate (the greedy one): it enables the
+    incumbent-conditional strengthening of the module doc. The idle-capacity term (`idle.py`) is the
+    costly part, so it is evaluated only on rows the cheaper bound leaves below `ub`: elsewhere the bound
+    already equals ub, which no valid bound exceeds, so the result is the same as computing it everywhere.
+    """
+    out = _bound_rows(problem, ub, idle=False)
+    rows = np.flatnonzero(problem.feasible if ub is None else problem.feasible & (out < ub))
+    if rows.size:
+        sub = replace(problem, single_ns=problem.single_ns[rows], intra_ns=problem.intra_ns[rows],
+                      n_tc=problem.n_tc[rows], n_vc=problem.n_vc[rows])
+        out[rows] = np.maximum(out[rows], _bound_rows(sub, None if ub is None else ub[rows], idle=True))
     return np.where(problem.feasible, out, INFEASIBLE_NS)

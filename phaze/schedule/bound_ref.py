@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from phaze.schedule.bound import bottleneck_segments, succ_lists
+from phaze.schedule.idle import SAFE_PRODUCT, blocker_chains, comparable, descendants, resource_roles
 from phaze.schedule.problem import INFEASIBLE_NS, MODE_INTRA, MODE_SINGLE, UNAVAILABLE, Instance
 
 
@@ -20,6 +21,42 @@ def critical_path_instance(inst: Instance) -> list[int]:
     return tail
 
 
+def idle_extra_instance(inst: Instance, ops: list[int], resource: int) -> int:
+    """`idle.idle_extra` for one candidate, by direct enumeration: for every blocker chain, the minimum
+    over X (blockers run on one core) of the whole-chip work of the others plus the best cut value
+    g(Y) over Y ⊆ X (`idle.py` module doc)."""
+    cap = (inst.n_tc, inst.n_vc)[resource]
+    desc = descendants(inst.n, inst.edges)
+    blocker_cls, user_cls = resource_roles(inst.op_class, resource)
+    modes = [dict(inst.modes(i)) for i in range(inst.n)]
+    blockers = [i for i in ops if inst.op_class[i] in blocker_cls]
+    users = [j for j in ops if inst.op_class[j] in user_cls and MODE_SINGLE in modes[j]]
+    best_all = 0
+    for chain in blocker_chains(desc, blockers):
+        live = [v for v in chain if modes[v].get(MODE_SINGLE, 0) > 0]  # the others add nothing
+        worst = max(max(modes[v].get(MODE_SINGLE, 0), modes[v].get(MODE_INTRA, 0)) for v in chain)
+        if float(cap) * float(worst) * (len(chain) + 1) >= SAFE_PRODUCT:
+            continue
+        best = None
+        for x in range(1 << len(live)):
+            in_x = [v for b, v in enumerate(live) if x >> b & 1]
+            out_x = [v for v in live if v not in in_x]
+            if any(MODE_INTRA not in modes[v] for v in out_x):
+                continue  # a one-core-only blocker cannot run on the whole chip
+            value = sum(cap * modes[v][MODE_INTRA] for v in out_x)
+            cut = 0
+            for y in range(1 << len(in_x)):
+                ys = [v for b, v in enumerate(in_x) if y >> b & 1]
+                g = sum(cap * modes[v][MODE_SINGLE] for v in ys)
+                for j in users:
+                    beside = sum(modes[v][MODE_SINGLE] for v in ys if not comparable(desc, j, v))
+                    g -= min(modes[j][MODE_SINGLE], beside)
+                cut = max(cut, g)
+            best = value + cut if best is None else min(best, value + cut)
+        best_all = max(best_all, best or 0)
+    return best_all
+
+
 def _basic_bound_instance(inst: Instance, ops: list[int]) -> int:
     keep = set(ops)
     succ = succ_lists(inst.n, inst.edges, keep)
@@ -31,6 +68,8 @@ def _basic_bound_instance(inst: Instance, ops: list[int]) -> int:
         for r in range(3):
             works[r] += min(inst.demand(i, m, d)[r] * d for m, d in modes)
     caps = (inst.n_tc, inst.n_vc, 1)
+    works[0] += idle_extra_instance(inst, ops, 0)
+    works[1] += idle_extra_instance(inst, ops, 1)
     return max(max(tail.values(), default=0), *(-(-w // c) for w, c in zip(works, caps, strict=True)))
 
 

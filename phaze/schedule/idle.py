@@ -1,0 +1,130 @@
+"""Idle-capacity strengthening of the resource-work bound (used by `bound.py` and `bound_ref.py`).
+
+Why: the work bound `ceil(W_r / K)` of resource r (K units: the tensor cores, or the vector cores)
+charges a vector op nothing on the TCs when it may run on one vector core, as if the TCs could stay busy
+meanwhile. They cannot, unless enough single-core GEMMs are runnable beside it: while an op v runs on
+one core of the *other* resource, no whole-chip interval can overlap it (a whole-chip interval holds
+every TC and every VC), so r is used only by single-core ops j that are incomparable with v, one unit
+each. On a layer that only pays off on the whole chip, most of r then idles during v's interval; this
+term charges that idle capacity.
+
+Bound. Let C be a *chain* of "blockers" (ops whose single-core mode holds a unit of the other chip
+resource and none of r; pairwise comparable, so their intervals are disjoint), J the ops whose
+single-core mode holds one unit of r, and inc(j, v) that j and v are incomparable. In any schedule
+with makespan T, with X ⊆ C the blockers run single-core (l_v) and C \\ X those run whole-chip (L_v):
+
+    K·T >= ∫ u_r  +  ∫ idle_r
+        >= W_r + Σ_{v ∉ X} K·L_v + Σ_{v ∈ X} (K·l_v − U_v)
+
+where W_r is the minimum work of the basic bound (it charges each blocker 0 on r, so a whole-chip
+blocker's K·L_v is extra) and U_v the r-usage inside v's interval. The usages form a flow: j supplies at
+most l_j in total, at most l_v inside v (one unit for at most l_v), v absorbs at most K·l_v, so
+Σ_{v ∈ X} U_v <= max-flow <= any cut = Σ_{v ∈ X \\ Y} K·l_v + Σ_j min(l_j, Σ_{v ∈ Y, inc(j,v)} l_v)
+for every Y ⊆ X. Hence, with g(Y) = Σ_{v ∈ Y} K·l_v − Σ_j min(l_j, Σ_{v ∈ Y, inc(j, v)} l_v) and
+h(X) = max_{Y ⊆ X} g(Y) >= 0,
+
+    K·T >= W_r + min_X ( Σ_{v ∉ X} K·L_v + h(X) )       (X must contain blockers without a chip mode)
+
+which is what `chain_extra` returns the second term of, exactly, over the 2^|C| subsets. Sharing J's
+supply across the chain (the min inside g) is what makes it hold when one pool of GEMMs could hide
+several short vector ops in turn. In a segment of the segmented bound, C and J are the segment's ops:
+the others run outside its window. Every blocker chain gives a valid bound; the maximum is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import networkx as nx
+import numpy as np
+
+from phaze.schedule.problem import CLASS_TC, CLASS_VC
+
+# Longest chain whose 2^k subsets are enumerated; a longer chain is cut into pieces of this many ops
+# (each piece is itself a chain, so each gives a valid bound). 2^8 subsets keep the term fast.
+MAX_CHAIN_OPS = 8
+# Rows whose K·duration sums could approach int64 are left without the term (it is optional).
+SAFE_PRODUCT = 2**60
+
+
+def descendants(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
+    """Per op, the bitset of its descendants (edges i -> j with i < j)."""
+    desc = [0] * n
+    succ: list[list[int]] = [[] for _ in range(n)]
+    for i, j in edges:
+        succ[int(i)].append(int(j))
+    for i in range(n - 1, -1, -1):
+        for j in succ[i]:
+            desc[i] |= desc[j] | (1 << j)
+    return desc
+
+
+def comparable(desc: list[int], i: int, j: int) -> bool:
+    return i == j or bool(desc[i] >> j & 1) or bool(desc[j] >> i & 1)
+
+
+def resource_roles(op_classes: Sequence[int], resource: int) -> tuple[set[int], set[int]]:
+    """(classes that block `resource` idle, classes that use it) for resource 0 = TC, 1 = VC."""
+    uses, other = (CLASS_TC, CLASS_VC) if resource == 0 else (CLASS_VC, CLASS_TC)
+    blockers = {int(c) for c in set(op_classes) if other[c] == 1 and uses[c] == 0}
+    users = {int(c) for c in set(op_classes) if uses[c] == 1}
+    return blockers, users
+
+
+def blocker_chains(desc: list[int], blockers: Sequence[int]) -> list[list[int]]:
+    """Maximal chains (pairwise comparable sets) of `blockers`, in op order, cut to MAX_CHAIN_OPS."""
+    g = nx.Graph()
+    g.add_nodes_from(blockers)
+    g.add_edges_from((a, b) for k, a in enumerate(blockers) for b in blockers[k + 1:] if comparable(desc, a, b))
+    out: set[tuple[int, ...]] = set()
+    for clique in nx.find_cliques(g):
+        chain = sorted(clique)
+        for k in range(0, len(chain), MAX_CHAIN_OPS):
+            out.add(tuple(chain[k:k + MAX_CHAIN_OPS]))
+    return [list(c) for c in sorted(out)]
+
+
+def chain_extra(single: np.ndarray, intra: np.ndarray, cap: np.ndarray, chain: list[int], users: list[int],
+                desc: list[int]) -> np.ndarray:
+    """(C,) `min_X (Σ_{v ∉ X} K·L_v + h(X))` of the module doc, for one blocker chain, all rows at once.
+
+    `single`/`intra` are (C, n) dominance-reduced ns durations (-1 = unavailable), `cap` (C,) = K.
+    """
+    rows, k = single.shape[0], len(chain)
+    lv = np.maximum(single[:, chain], 0)
+    lj = np.maximum(single[:, users], 0) if users else np.zeros((rows, 0), dtype=np.int64)
+    has_intra = intra[:, chain] >= 0
+    capc = cap[:, None]
+    biggest = np.maximum(lv.max(axis=1, initial=0), np.maximum(intra[:, chain], 0).max(axis=1, initial=0))
+    safe = cap.astype(np.float64) * biggest.astype(np.float64) * (k + 1) < SAFE_PRODUCT
+    lv = np.where(safe[:, None], lv, 0)
+    lj = np.where(safe[:, None], lj, 0)
+    forced = (lv > 0) & ~has_intra  # one-core only: must be in X
+    cost = np.where((lv > 0) & has_intra, capc * np.maximum(intra[:, chain], 0), 0)
+    inc = np.array([[not comparable(desc, j, v) for v in chain] for j in users], dtype=np.int64).reshape(len(users), k)
+    h = np.zeros((1 << k, rows), dtype=np.int64)
+    for mask in range(1, 1 << k):
+        sel = [b for b in range(k) if mask >> b & 1]
+        used = np.minimum(lj, lv[:, sel] @ inc[:, sel].T).sum(axis=1)
+        h[mask] = cap * lv[:, sel].sum(axis=1) - used
+    for b in range(k):  # h(X) = max over subsets Y of X of g(Y)
+        with_b = np.array([m for m in range(1 << k) if m >> b & 1], dtype=np.int64)
+        h[with_b] = np.maximum(h[with_b], h[with_b ^ (1 << b)])
+    best = np.full(rows, np.iinfo(np.int64).max, dtype=np.int64)
+    for mask in range(1 << k):
+        out_x = [b for b in range(k) if not mask >> b & 1]
+        ok = ~forced[:, out_x].any(axis=1)
+        best = np.where(ok, np.minimum(best, cost[:, out_x].sum(axis=1) + h[mask]), best)
+    return np.where(safe, best, 0)
+
+
+def idle_extra(op_classes: np.ndarray, desc: list[int], ops: list[int], single: np.ndarray, intra: np.ndarray,
+               cap: np.ndarray, resource: int) -> np.ndarray:
+    """(C,) the idle-capacity work to add to W_r for the op subset `ops`: max over blocker chains."""
+    blocker_cls, user_cls = resource_roles(op_classes.tolist(), resource)
+    blockers = [i for i in ops if int(op_classes[i]) in blocker_cls]
+    users = [j for j in ops if int(op_classes[j]) in user_cls]
+    out = np.zeros(single.shape[0], dtype=np.int64)
+    for chain in blocker_chains(desc, blockers):
+        out = np.maximum(out, chain_extra(single, intra, cap, chain, users, desc))
+    return out
