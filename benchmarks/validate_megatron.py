@@ -5,7 +5,9 @@ a GPT of that shape (ffn 4h, vocab 51,200, sequence 2,048, pre-LN, learned posit
 with the row's tensor width t, pipeline depth p, GPU count and global batch, d = GPUs / (t·p), full
 activation recomputation, the non-interleaved 1F1B schedule and the literature stage split; the
 micro-batch is the best feasible of 1, 2, 4, 8 (the same rule for every row: the paper tuned it per row and
-does not list it). No constant is fitted to these rows: every A100 figure comes from conf/hw/a100.yaml.
+does not list it). The layer runs as Megatron-LM's kernels (`parallelism.kernels=megatron_sc21`: only the
+fusions the paper lists in §4.2, every other op its own kernel), not PHAZE's fusion pass. No constant is
+fitted to these rows: every A100 figure comes from conf/hw/a100.yaml.
 
 Predicted TFLOP/s per GPU uses the paper's own count (eq. 3):
 `96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) / (iteration_s · GPUs)`.
@@ -55,7 +57,7 @@ def predict(row: dict[str, str], solver, hw) -> tuple[float, Setting | None, str
     d = gpus // (t * p)
     sizes = [b for b in MICROBATCHES if batch % b == 0 and batch // b >= 1]
     par = ParallelismConfig(devices=gpus, global_batch=batch, microbatch_sizes=sizes, tensor_widths=[t],
-                            recompute=["full"])
+                            recompute=["full"], kernels="megatron_sc21")
     ev = DesignEvaluator(gpt(row), par, solver, Accelerators.from_config(hw))
     best = pick_best(ev.given(Setting(b, t, "full"), d, p) for b in sizes)
     if best is None or not isinstance(best.result, Placement):

@@ -17,6 +17,7 @@ BAD_INPUTS = [
     (["inspect.tensor_width=3"], "inspect.tensor_width"),  # divides none of heads 40, ffn 20480
     (["model.norm=batchnorm"], "model.norm"),
     (["inspect.microbatch=0"], "inspect.microbatch"),
+    (["parallelism.kernels=xla"], "parallelism.kernels"),
 ]
 
 

@@ -88,3 +88,34 @@ def test_fusion_needs_a_single_consumer_and_equal_sizes() -> None:
     assert len(fuse(LayerGraph("block", Pass.FWD, reduction, [(0, 1)])).ops) == 2
     resized = [gemm, _op("r", OpKind.VECTOR, numel=16, vector_ops=("relu",))]
     assert len(fuse(LayerGraph("block", Pass.FWD, resized, [(0, 1)])).ops) == 2
+
+
+def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
+    # Narayanan et al. SC21 §4.2: Megatron-LM fuses bias + GeLU, bias + dropout + add and scale + mask +
+    # softmax (forward and backward); the QKV bias rides its GEMM; everything else is its own kernel.
+    megatron = build_model(model_cfg("gpt3_175b"), 1, 1, kernels="megatron_sc21").layers["block"]
+    assert [op.name for op in megatron.fwd.ops] == [
+        "ln1", "qkv+qkv.bias", "scores", "scale_mask+softmax", "attn_dropout", "context", "out_proj",
+        "attn.bias+attn.dropout+attn.residual", "ln2", "fc1", "fc1.bias+gelu", "fc2",
+        "mlp.bias+mlp.dropout+mlp.residual"]
+    assert [op.name for op in megatron.bwd.ops] == [
+        "mlp.dropout.bwd", "mlp.bias.dbias", "fc2.dx", "fc2.dw", "gelu.bwd", "fc1.bias.dbias", "fc1.dx", "fc1.dw",
+        "ln2.bwd", "attn.residual.grad_acc", "attn.dropout.bwd", "attn.bias.dbias", "out_proj.dx", "out_proj.dw",
+        "context.da", "context.db", "attn_dropout.bwd", "softmax.bwd+scale_mask.bwd", "scores.da", "scores.db",
+        "qkv.bias.grad_concat", "qkv.bias.dbias", "qkv.dx", "qkv.dw", "ln1.bwd", "x.grad_acc"]
+    ops = {op.name: op for op in megatron.fwd.ops}
+    # bias + GeLU reads and writes the s x 4h activation once each: 2048·49152·2 bytes
+    assert (ops["fc1.bias+gelu"].bytes_read, ops["fc1.bias+gelu"].bytes_written) == (201_326_592, 201_326_592)
+    # scale + mask + softmax: the a x s x s scores once in, once out: 96·2048²·2 bytes
+    assert (ops["scale_mask+softmax"].bytes_read, ops["scale_mask+softmax"].bytes_written) == (805_306_368,) * 2
+    # PHAZE's fusion pass makes fewer, larger kernels of the same work
+    fused = build_model(model_cfg("gpt3_175b"), 1, 1).layers["block"]
+    assert (len(fused.fwd.ops), len(fused.bwd.ops)) == (9, 20)
+    for a, b in ((megatron.fwd, fused.fwd), (megatron.bwd, fused.bwd)):
+        assert sum(op.macs for op in a.ops) == sum(op.macs for op in b.ops)
+    assert megatron.fwd.params == fused.fwd.params
+
+
+def test_unknown_kernel_profile_is_refused() -> None:
+    with pytest.raises(ValueError, match="kernels='xla'"):
+        build_model(model_cfg("gpt3_175b"), 1, 1, kernels="xla")

@@ -14,6 +14,9 @@ from phaze.config.model import ModelConfig, validate_tensor_width
 RECOMPUTE = ("none", "selective", "full")
 OPTIMIZERS = ("adam_mixed", "sgd")
 SCHEDULES = ("1f1b",)
+# How a layer's ops are grouped into kernels (phaze/model/fusion.py): `fused` = PHAZE's fusion pass (what
+# an accelerator compiler does); `megatron_sc21` = the kernels of Megatron-LM as measured by Narayanan et al.
+KERNELS = ("fused", "megatron_sc21")
 
 
 @dataclass
@@ -46,6 +49,7 @@ class ParallelismConfig:
     sequence_parallel: bool = False
     optimizer: str = "adam_mixed"
     schedule: str = "1f1b"
+    kernels: str = "fused"
     fixed: FixedStrategy | None = field(default_factory=FixedStrategy)
 
     @property
@@ -78,6 +82,8 @@ def validate(cfg: ParallelismConfig, model: ModelConfig | None = None) -> None:
         raise ConfigError("parallelism.optimizer", cfg.optimizer, f"one of {', '.join(OPTIMIZERS)}")
     if cfg.schedule not in SCHEDULES:
         raise ConfigError("parallelism.schedule", cfg.schedule, f"one of {', '.join(SCHEDULES)}")
+    if cfg.kernels not in KERNELS:
+        raise ConfigError("parallelism.kernels", cfg.kernels, f"one of {', '.join(KERNELS)}")
     if cfg.fixed_strategy is not None:
         _validate_fixed(cfg, cfg.fixed_strategy, model)
 

@@ -9,6 +9,11 @@ over the whole layer instead of per traced sub-graph, so results do not depend o
 
 Fusing is legal only if the absorbed op's other inputs are ready before the absorbing op starts, i.e.
 their producers are ancestors of it; otherwise fusion would add a dependency (or a cycle).
+
+That is the `fused` kernel profile (parallelism.kernels), what an accelerator compiler would do. The
+`megatron_sc21` profile instead reproduces the kernels of the software the Megatron-LM measurements ran
+(used to validate the cost model on GPUs): only the groups of MEGATRON_SC21_KERNELS are merged, every
+other op is a kernel of its own and so makes its own round trip through HBM.
 """
 
 from __future__ import annotations
@@ -17,11 +22,25 @@ from dataclasses import replace
 
 import networkx as nx
 
+from phaze.config.parallelism import KERNELS
 from phaze.model.ops import LayerGraph, Op, OpKind
 
 ELEMENTWISE = frozenset({"relu", "gelu", "tanh", "sin_cos", "sigmoid_silu", "add_sub_mul_neg", "div",
                          "pow_sqrt_exp", "dropout", "erf", "masked_fill"})
 NORMS = frozenset({"layernorm", "rmsnorm"})
+
+# Narayanan et al. SC21 §4.2 ("Operator Fusion"): Megatron-LM fuses (1) bias + GeLU, (2) bias + dropout +
+# add and (3) scale + mask + softmax, forward and backward; the QKV bias is added by the linear layer's
+# GEMM itself (F.linear); the attention dropout, the layer norms and every GEMM are kernels of their own.
+# Op names are those of phaze/model/block.py (the softmax backward kernel yields the scores' gradient).
+MEGATRON_SC21_KERNELS = (
+    ("qkv", "qkv.bias"),
+    ("scale_mask", "softmax"),
+    ("attn.bias", "attn.dropout", "attn.residual"),
+    ("fc1.bias", "gelu"),
+    ("mlp.bias", "mlp.dropout", "mlp.residual"),
+    ("softmax.bwd", "scale_mask.bwd"),
+)
 
 
 def _is_vector(op: Op, allowed: frozenset[str]) -> bool:
@@ -59,14 +78,56 @@ def _candidate(g: nx.DiGraph, u: int) -> int | None:
         ok = False
     if not ok or _out_numel(host) != guest.numel:
         return None
+    return v if _legal(g, u, v) else None
+
+
+def _legal(g: nx.DiGraph, u: int, v: int) -> bool:
+    """v may join u: v's other inputs come from ancestors of u (fusing adds no dependency)."""
     others = [p for p in g.predecessors(v) if p != u]
-    if others and not set(others) <= nx.ancestors(g, u):
-        return None
-    return v
+    return not others or set(others) <= nx.ancestors(g, u)
 
 
-def fuse(layer: LayerGraph) -> LayerGraph:
-    """Return a new LayerGraph with rules 1 and 2 applied until nothing changes."""
+def _merge(g: nx.DiGraph, u: int, v: int) -> None:
+    """Op v becomes part of op u (u's node keeps its index)."""
+    g.nodes[u]["op"] = _absorb(g.nodes[u]["op"], g.nodes[v]["op"])
+    for p in g.predecessors(v):
+        if p != u:
+            g.add_edge(p, u)
+    for w in g.successors(v):
+        g.add_edge(u, w)
+    g.remove_node(v)
+
+
+def _to_layer(layer: LayerGraph, g: nx.DiGraph) -> LayerGraph:
+    order = sorted(g.nodes)  # original indices are already a topological order
+    index = {n: i for i, n in enumerate(order)}
+    edges = sorted((index[a], index[b]) for a, b in g.edges)
+    return LayerGraph(layer.kind, layer.pass_, [g.nodes[n]["op"] for n in order], edges, layer.tensors,
+                      layer.input_bytes, layer.output_bytes)
+
+
+def fuse_groups(layer: LayerGraph, groups: tuple[tuple[str, ...], ...]) -> LayerGraph:
+    """Merge each named group of ops (a chain: each op the only successor of the one before) into one
+    kernel; groups whose ops are absent or not such a chain are merged as far as they are one."""
+    g = layer.graph
+    by_name = {g.nodes[n]["op"].name: n for n in g.nodes}
+    for group in groups:
+        u = by_name.get(group[0])
+        for name in group[1:]:
+            v = by_name.get(name)
+            if u is None or v is None or list(g.successors(u)) != [v] or not _legal(g, u, v):
+                break
+            _merge(g, u, v)
+    return _to_layer(layer, g)
+
+
+def fuse(layer: LayerGraph, kernels: str = "fused") -> LayerGraph:
+    """Return a new LayerGraph grouped into the kernels of profile `kernels` (module doc): for `fused`,
+    rules 1 and 2 applied until nothing changes."""
+    if kernels == "megatron_sc21":
+        return fuse_groups(layer, MEGATRON_SC21_KERNELS)
+    if kernels != "fused":
+        raise ValueError(f"kernels={kernels!r}: expected one of {', '.join(KERNELS)}")
     g = layer.graph
     changed = True
     while changed:
@@ -77,16 +138,6 @@ def fuse(layer: LayerGraph) -> LayerGraph:
             v = _candidate(g, u)
             if v is None:
                 continue
-            g.nodes[u]["op"] = _absorb(g.nodes[u]["op"], g.nodes[v]["op"])
-            for p in g.predecessors(v):
-                if p != u:
-                    g.add_edge(p, u)
-            for w in g.successors(v):
-                g.add_edge(u, w)
-            g.remove_node(v)
+            _merge(g, u, v)
             changed = True
-    order = sorted(g.nodes, key=lambda n: n)  # original indices are already a topological order
-    index = {n: i for i, n in enumerate(order)}
-    edges = sorted((index[a], index[b]) for a, b in g.edges)
-    return LayerGraph(layer.kind, layer.pass_, [g.nodes[n]["op"] for n in order], edges, layer.tensors,
-                      layer.input_bytes, layer.output_bytes)
+    return _to_layer(layer, g)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from phaze.config.model import ModelConfig, validate_tensor_width
+from phaze.config.parallelism import KERNELS
 from phaze.model.autograd import ForwardLayer
 from phaze.model.block import build_block
 from phaze.model.embed_head import build_embed, build_head
@@ -25,6 +26,7 @@ class LayerKind:
     kind: str
     count: int
     forward: ForwardLayer
+    kernels: str = "fused"  # parallelism.kernels: how ops group into kernels (phaze/model/fusion.py)
 
     @cached_property
     def fwd_unfused(self) -> LayerGraph:
@@ -36,11 +38,11 @@ class LayerKind:
 
     @cached_property
     def fwd(self) -> LayerGraph:
-        return fuse(self.fwd_unfused)
+        return fuse(self.fwd_unfused, self.kernels)
 
     @cached_property
     def bwd(self) -> LayerGraph:
-        return fuse(self.bwd_unfused)
+        return fuse(self.bwd_unfused, self.kernels)
 
     @property
     def params(self) -> int:
@@ -109,18 +111,22 @@ class ModelGraphs:
 
 
 def build_model(cfg: ModelConfig, microbatch: int, tensor_width: int = 1,
-                sequence_parallel: bool = False, elem_bytes: int = ACTIVATION_BYTES) -> ModelGraphs:
-    """Operator graphs of embed, block and head for micro-batch b and tensor width t (DESIGN §3)."""
+                sequence_parallel: bool = False, elem_bytes: int = ACTIVATION_BYTES,
+                kernels: str = "fused") -> ModelGraphs:
+    """Operator graphs of embed, block and head for micro-batch b and tensor width t (DESIGN §3), grouped
+    into the kernels of profile `kernels` (parallelism.kernels)."""
     if microbatch <= 0:
         raise ValueError(f"microbatch must be positive, got {microbatch}")
     validate_tensor_width(cfg, tensor_width, "tensor_width")
+    if kernels not in KERNELS:
+        raise ValueError(f"kernels={kernels!r}: expected one of {', '.join(KERNELS)}")
     if sequence_parallel and (microbatch * cfg.seq_len) % tensor_width:
         raise ValueError("sequence parallelism needs tensor_width to divide micro-batch x seq_len")
     shape = Shape(microbatch, tensor_width, sequence_parallel and tensor_width > 1, cfg.seq_len, cfg.hidden,
                   elem_bytes)
     layers = {
-        "embed": LayerKind("embed", 1, build_embed(cfg, shape)),
-        "block": LayerKind("block", cfg.layers, build_block(cfg, shape)),
-        "head": LayerKind("head", 1, build_head(cfg, shape)),
+        "embed": LayerKind("embed", 1, build_embed(cfg, shape), kernels),
+        "block": LayerKind("block", cfg.layers, build_block(cfg, shape), kernels),
+        "head": LayerKind("head", 1, build_head(cfg, shape), kernels),
     }
     return ModelGraphs(cfg, microbatch, tensor_width, sequence_parallel, layers)

@@ -74,7 +74,8 @@ class DesignEvaluator:
 
     def graphs(self, b: int, t: int) -> ModelGraphs:
         if (b, t) not in self._graphs:
-            self._graphs[(b, t)] = build_model(self.model, b, t, self.par.sequence_parallel)
+            self._graphs[(b, t)] = build_model(self.model, b, t, self.par.sequence_parallel,
+                                                kernels=self.par.kernels)
         return self._graphs[(b, t)]
 
     _refined: set[tuple[int, int]] = field(default_factory=set)

@@ -102,7 +102,7 @@ def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig,
                acc: Accelerators, cache_dir: Path | None, progress: ProgressHook | None = None) -> SearchRun:
     t0 = time.perf_counter()
     all_settings, skipped = settings(par, model)
-    space = SpaceTimes(model, acc, par.sequence_parallel)
+    space = SpaceTimes(model, acc, par.sequence_parallel, par.kernels)
     for s in all_settings:
         space.ensure(s.microbatch, s.tensor)
     t1 = time.perf_counter()

@@ -28,12 +28,13 @@ class SpaceTimes:
     model: ModelConfig
     acc: Accelerators
     sequence_parallel: bool
+    kernels: str
     graphs: dict[tuple[int, int], ModelGraphs] = field(default_factory=dict)
     times: dict[tuple[int, int], dict[str, LayerTimes]] = field(default_factory=dict)
 
     def ensure(self, b: int, t: int) -> None:
         if (b, t) not in self.times:
-            self.graphs[(b, t)] = build_model(self.model, b, t, self.sequence_parallel)
+            self.graphs[(b, t)] = build_model(self.model, b, t, self.sequence_parallel, kernels=self.kernels)
             self.times[(b, t)] = layer_times(self.graphs[(b, t)], self.acc)
 
     def kind_loads(self, s: Setting, optimistic: bool) -> dict[str, NDArray[np.float64]]:
