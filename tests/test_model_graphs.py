@@ -114,6 +114,30 @@ def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
     for a, b in ((megatron.fwd, fused.fwd), (megatron.bwd, fused.bwd)):
         assert sum(op.macs for op in a.ops) == sum(op.macs for op in b.ops)
     assert megatron.fwd.params == fused.fwd.params
+    # one CUDA stream: every kernel follows the one before it
+    for graph in (megatron.fwd, megatron.bwd):
+        assert set(zip(range(len(graph.ops) - 1), range(1, len(graph.ops)), strict=True)) <= set(graph.edges)
+
+
+def test_megatron_sc21_layer_time_is_the_sum_of_its_kernels() -> None:
+    # Serial kernels on a GPU: the schedule is proven optimal by greedy = bound and its makespan is the
+    # sum of each kernel's best duration, collectives included (nothing overlaps them).
+    from conftest import compose_cfg
+
+    from phaze.cost import price_graph
+    from phaze.hardware import Accelerators
+    from phaze.schedule import build_problem, schedule_space
+    from phaze.schedule.bound import best_durations
+
+    acc = Accelerators.from_config(compose_cfg(["hw=a100"]).hw)
+    block = build_model(model_cfg("gpt3_175b"), 1, 8, kernels="megatron_sc21").layers["block"]
+    for graph in (block.fwd, block.bwd):
+        single, intra = price_graph(graph, acc)
+        problem = build_problem(graph, single, intra, acc.n_tc, acc.n_vc)
+        space = schedule_space(problem)
+        assert space.closed[0]
+        assert space.greedy_ns[0] == best_durations(problem.single_ns, problem.intra_ns)[0].sum()
+        assert sum(op.kind is OpKind.COLLECTIVE for op in graph.ops) == 2
 
 
 def test_unknown_kernel_profile_is_refused() -> None:

@@ -13,7 +13,10 @@ their producers are ancestors of it; otherwise fusion would add a dependency (or
 That is the `fused` kernel profile (parallelism.kernels), what an accelerator compiler would do. The
 `megatron_sc21` profile instead reproduces the kernels of the software the Megatron-LM measurements ran
 (used to validate the cost model on GPUs): only the groups of MEGATRON_SC21_KERNELS are merged, every
-other op is a kernel of its own and so makes its own round trip through HBM.
+other op is a kernel of its own and so makes its own round trip through HBM; and the kernels run one after
+another in program order (`serialize`), as PyTorch issues them on one CUDA stream with the tensor-parallel
+all-reduces synchronous — nothing overlaps a collective (overlapping it with the weight-gradient GEMM came
+in later Megatron-LM releases).
 """
 
 from __future__ import annotations
@@ -121,11 +124,18 @@ def fuse_groups(layer: LayerGraph, groups: tuple[tuple[str, ...], ...]) -> Layer
     return _to_layer(layer, g)
 
 
+def serialize(layer: LayerGraph) -> LayerGraph:
+    """The same kernels in one stream: an edge from each op to the next in program (index) order."""
+    edges = sorted(set(layer.edges) | {(i, i + 1) for i in range(len(layer.ops) - 1)})
+    return LayerGraph(layer.kind, layer.pass_, layer.ops, edges, layer.tensors, layer.input_bytes,
+                      layer.output_bytes)
+
+
 def fuse(layer: LayerGraph, kernels: str = "fused") -> LayerGraph:
     """Return a new LayerGraph grouped into the kernels of profile `kernels` (module doc): for `fused`,
     rules 1 and 2 applied until nothing changes."""
     if kernels == "megatron_sc21":
-        return fuse_groups(layer, MEGATRON_SC21_KERNELS)
+        return serialize(fuse_groups(layer, MEGATRON_SC21_KERNELS))
     if kernels != "fused":
         raise ValueError(f"kernels={kernels!r}: expected one of {', '.join(KERNELS)}")
     g = layer.graph
