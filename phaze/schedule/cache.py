@@ -22,7 +22,7 @@ from phaze.schedule.problem import Instance
 from phaze.schedule.result import Schedule
 
 # Bump when the meaning of a cached result changes (model, rounding, statuses).
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def instance_key(inst: Instance, cfg: SolverConfig) -> str:
