@@ -124,6 +124,11 @@ def fuse_groups(layer: LayerGraph, groups: tuple[tuple[str, ...], ...]) -> Layer
     return _to_layer(layer, g)
 
 
+def check_kernels(kernels: str) -> None:
+    if kernels not in KERNELS:
+        raise ValueError(f"kernels={kernels!r}: expected one of {', '.join(KERNELS)}")
+
+
 def serialize(layer: LayerGraph) -> LayerGraph:
     """The same kernels in one stream: an edge from each op to the next in program (index) order."""
     edges = sorted(set(layer.edges) | {(i, i + 1) for i in range(len(layer.ops) - 1)})
@@ -134,10 +139,9 @@ def serialize(layer: LayerGraph) -> LayerGraph:
 def fuse(layer: LayerGraph, kernels: str = "fused") -> LayerGraph:
     """Return a new LayerGraph grouped into the kernels of profile `kernels` (module doc): for `fused`,
     rules 1 and 2 applied until nothing changes."""
+    check_kernels(kernels)
     if kernels == "megatron_sc21":
         return serialize(fuse_groups(layer, MEGATRON_SC21_KERNELS))
-    if kernels != "fused":
-        raise ValueError(f"kernels={kernels!r}: expected one of {', '.join(KERNELS)}")
     g = layer.graph
     changed = True
     while changed:

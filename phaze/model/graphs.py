@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from phaze.config.model import ModelConfig, validate_tensor_width
-from phaze.config.parallelism import KERNELS
 from phaze.model.autograd import ForwardLayer
 from phaze.model.block import build_block
 from phaze.model.embed_head import build_embed, build_head
-from phaze.model.fusion import fuse
+from phaze.model.fusion import check_kernels, fuse
 from phaze.model.layers import Shape, padded_vocab
 from phaze.model.ops import LayerGraph, OpKind
 
@@ -118,8 +117,7 @@ def build_model(cfg: ModelConfig, microbatch: int, tensor_width: int = 1,
     if microbatch <= 0:
         raise ValueError(f"microbatch must be positive, got {microbatch}")
     validate_tensor_width(cfg, tensor_width, "tensor_width")
-    if kernels not in KERNELS:
-        raise ValueError(f"kernels={kernels!r}: expected one of {', '.join(KERNELS)}")
+    check_kernels(kernels)  # here, not at the first use of a graph
     if sequence_parallel and (microbatch * cfg.seq_len) % tensor_width:
         raise ValueError("sequence parallelism needs tensor_width to divide micro-batch x seq_len")
     shape = Shape(microbatch, tensor_width, sequence_parallel and tensor_width > 1, cfg.seq_len, cfg.hidden,

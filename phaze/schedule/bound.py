@@ -79,13 +79,7 @@ Edges = Sequence[tuple[int, int]]
 
 def bottleneck_segments(n: int, edges: Edges) -> tuple[list[int], list[list[int]]]:
     """(bottleneck ops in order, segments S_0..S_k as sorted op lists) of a DAG with edges i < j."""
-    desc = [0] * n  # bitsets of descendants
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for i, j in edges:
-        succ[i].append(j)
-    for i in range(n - 1, -1, -1):
-        for j in succ[i]:
-            desc[i] |= desc[j] | (1 << j)
+    desc = descendants(n, edges)  # bitsets
     anc = [0] * n
     for i in range(n):
         for j in range(n):
