@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from phaze.config.hw import HwConfig
 from phaze.cost import price_ops
-from phaze.cost.gemm import gemm_compute_cycles, gemm_glb_bytes, gemm_hbm_bytes, gemm_seconds
+from phaze.cost.gemm import gemm_compute_cycles, gemm_glb_bytes, gemm_hbm_bytes, gemm_seconds, gemm_wave_cycles
 from phaze.hardware import Accelerators
 from phaze.model.ops import Op, OpKind
 
@@ -91,6 +91,26 @@ def test_a100_large_gemm_at_measured_matmul_rate() -> None:
     a100 = Accelerators.from_config(compose_cfg(["hw=a100"]).hw)
     _, t = seconds(gemm_op(1, 8192, 8192, 8192), a100)
     assert 2 * 8192**3 / t == pytest.approx(267.9e12, rel=0.01)
+
+
+def test_wave_quantization_by_hand() -> None:
+    # NVIDIA "Matrix Multiplication Background" §3.2 on hw=a100 (108 SMs, 256x128 tiles): a 1792 x 1792 output
+    # is 7·14 = 98 tiles, one wave; 2048 x 2048 is 8·16 = 128 tiles, two waves. Each tile does 256·128·C
+    # MACs at 432·256/108 = 1024 MAC/cycle: 32·C cycles. With C = 4096 and the measured 0.859:
+    # one wave = 131072 cycles / 1.41 GHz / 0.859 = 108.22 us; two waves twice that, although the MACs
+    # grow only by (2048/1792)^2 = 1.306.
+    a100 = Accelerators.from_config(compose_cfg(["hw=a100"]).hw)
+    one_wave = 32 * 4096 / 1.41e9 / 0.859
+    _, t1792 = seconds(gemm_op(1, 1792, 1792, 4096), a100)
+    _, t2048 = seconds(gemm_op(1, 2048, 2048, 4096), a100)
+    assert t1792 == pytest.approx(one_wave, rel=1e-12) and t2048 == pytest.approx(2 * one_wave, rel=1e-12)
+    # the better orientation: 256 x 1920 is 1·15 = 15 tiles as (256, 128), 2·8 = 16 as (128, 256)
+    assert gemm_wave_cycles(1, 256, 1920, 64, tile=(256, 128), slots=10, macs_per_cycle=10) == 2 * 256 * 128 * 64
+    # single-core mode (one Tensor Core) is the template's systolic model: no waves
+    single, _ = seconds(gemm_op(1, 2048, 2048, 4096), a100)
+    no_wave = Accelerators.from_config(compose_cfg(["hw=a100", "hw.gemm_wave_tile=null", "hw.gemm_wave_slots=null"]).hw)
+    assert single == seconds(gemm_op(1, 2048, 2048, 4096), no_wave)[0]
+    assert seconds(gemm_op(1, 2048, 2048, 4096), no_wave)[1] < 0.6 * t2048
 
 
 def test_8192_cubed_on_tpuv4_is_compute_bound() -> None:

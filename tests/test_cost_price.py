@@ -61,16 +61,19 @@ def test_vectorised_equals_reference_on_the_default_space(space: Accelerators) -
 
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), overhead=st.integers(0, 500),
-       glb_bw=st.one_of(st.none(), st.floats(1.0, 1e6)), hbm=st.floats(1e9, 1e13), node=st.integers(1, 16))
+       glb_bw=st.one_of(st.none(), st.floats(1.0, 1e6)), hbm=st.floats(1e9, 1e13), node=st.integers(1, 16),
+       wave=st.one_of(st.none(), st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 200))))
 def test_vectorised_equals_reference_random_designs(seed: int, n: int, overhead: int, glb_bw: float | None,
-                                                    hbm: float, node: int) -> None:
+                                                    hbm: float, node: int, wave: tuple[int, int, int] | None) -> None:
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n):
         w, d, wv = (int(2 ** rng.integers(1, 9)) for _ in range(3))
         cfg = HwConfig(name="r", n_tc=int(rng.integers(1, 600)), n_vc=int(rng.integers(1, 600)), tc_width=w,
                        tc_depth=d, vc_width=wv, glb_mib=int(2 ** rng.integers(1, 8)), glb_bw_bytes_per_cycle=glb_bw,
-                       hbm_bw_bytes_per_s=hbm, op_overhead_cycles=overhead, node_size=node)
+                       hbm_bw_bytes_per_s=hbm, op_overhead_cycles=overhead, node_size=node,
+                       gemm_wave_tile=None if wave is None else [wave[0], wave[1]],
+                       gemm_wave_slots=None if wave is None else wave[2])
         rows.append(Accelerators.from_config(cfg).row(0))
     check_against_reference(random_ops(rng, 10), Accelerators.from_rows(rows))
 

@@ -60,9 +60,19 @@ class HwConfig:
     # Fraction of the tensor-core peak a large dense GEMM sustains on the real part (measured, never fitted
     # to a workload); 1.0 for PHAZE's ideal template arrays. It scales GEMM compute time only, never peak.
     tc_achievable_fraction: float = 1.0
+    # Measured fractions of the datasheet HBM and link bandwidths that streaming kernels and ring
+    # collectives sustain on the real part (1.0 for the template). Accelerators holds the effective rates.
+    hbm_achievable_fraction: float = 1.0
+    # GPU thread-block tiling (NVIDIA, "Matrix Multiplication Background User's Guide" §3.2, wave
+    # quantization): the output of an all-cores GEMM is cut into [rows, cols] tiles that run
+    # `gemm_wave_slots` at a time (one per SM). null: the template's systolic model alone.
+    gemm_wave_tile: list[int] | None = None
+    gemm_wave_slots: int | None = None
     node_size: int = 4
     tp_link_bw_bytes_per_s: float = 45e9
+    tp_link_achievable_fraction: float = 1.0
     dp_link_bw_bytes_per_s: float = 45e9
+    dp_link_achievable_fraction: float = 1.0
     link_latency_s: float = 1e-6
     has_area: bool = True  # false for GPUs: the area model describes PHAZE's template only
     space: SpaceConfig | None = None
@@ -71,6 +81,8 @@ class HwConfig:
 POSITIVE_INTS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "elem_bytes", "node_size")
 POSITIVE_FLOATS = ("glb_mib", "hbm_gib", "hbm_bw_bytes_per_s", "freq_hz", "tp_link_bw_bytes_per_s",
                    "dp_link_bw_bytes_per_s")
+ACHIEVABLE_FRACTIONS = ("tc_achievable_fraction", "hbm_achievable_fraction", "tp_link_achievable_fraction",
+                        "dp_link_achievable_fraction")
 SPACE_RANGES = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib")
 
 
@@ -84,6 +96,18 @@ def _is_number(value: Any) -> bool:
 
 def is_pow2(value: int) -> bool:
     return _is_int(value) and value >= 1 and value & (value - 1) == 0
+
+
+def _validate_wave(tile: Any, slots: Any) -> None:
+    if (tile is None) != (slots is None):
+        raise ConfigError("hw.gemm_wave_tile", tile, "set together with hw.gemm_wave_slots (both null or both set)")
+    if tile is None:
+        return
+    items = [tile] if isinstance(tile, str) or not hasattr(tile, "__iter__") else list(tile)
+    if len(items) != 2 or not all(_is_int(x) and x > 0 for x in items):
+        raise ConfigError("hw.gemm_wave_tile", items, "null or [rows, cols], two positive integers")
+    if not _is_int(slots) or slots <= 0:
+        raise ConfigError("hw.gemm_wave_slots", slots, "null or a positive integer (tiles in flight)")
 
 
 def _validate_space(space: Any) -> None:
@@ -121,9 +145,11 @@ def validate(cfg: Any) -> None:
         raise ConfigError("hw.glb_bw_bytes_per_cycle", bw, "null (n_tc·(W + 2·D)·elem_bytes) or > 0")
     if not _is_int(cfg.op_overhead_cycles) or cfg.op_overhead_cycles < 0:
         raise ConfigError("hw.op_overhead_cycles", cfg.op_overhead_cycles, "a non-negative integer")
-    frac = cfg.tc_achievable_fraction
-    if not _is_number(frac) or not 0.0 < frac <= 1.0:
-        raise ConfigError("hw.tc_achievable_fraction", frac, "a number in (0, 1]")
+    for name in ACHIEVABLE_FRACTIONS:
+        frac = getattr(cfg, name)
+        if not _is_number(frac) or not 0.0 < frac <= 1.0:
+            raise ConfigError(f"hw.{name}", frac, "a number in (0, 1]")
+    _validate_wave(cfg.gemm_wave_tile, cfg.gemm_wave_slots)
     if not _is_number(cfg.link_latency_s) or cfg.link_latency_s < 0:
         raise ConfigError("hw.link_latency_s", cfg.link_latency_s, "a non-negative number of seconds")
     if cfg.space is not None:

@@ -37,6 +37,24 @@ def gemm_compute_cycles(b: ArrayLike, n: ArrayLike, m: ArrayLike, c: ArrayLike, 
     return passes * np.maximum(np.asarray(n, dtype=np.int64), w) + w + d
 
 
+def gemm_wave_cycles(b: ArrayLike, n: ArrayLike, m: ArrayLike, c: ArrayLike, *, tile: tuple[int, int], slots: int,
+                     macs_per_cycle: ArrayLike) -> NDArray[np.float64]:
+    """Cycles of a GEMM run as GPU thread blocks: `ceil(tiles / slots)` waves of one output tile each.
+
+    NVIDIA, "Matrix Multiplication Background User's Guide" (DU-09799-001) §3.1–3.2: the N x M output of
+    each of the B products is cut into `tile` blocks (tile quantization), and the blocks run `slots` at a
+    time, one per SM (wave quantization), so a last, partly filled wave costs as much as a full one. A
+    block computes rows·cols·C MACs at the chip's rate divided by `slots`. The library picks the tile's
+    orientation; the better of the two is taken.
+    """
+    b64, n64, m64 = (np.asarray(x, dtype=np.int64) for x in (b, n, m))
+    rows, cols = tile
+    blocks = b64 * np.minimum(ceil_div(n64, rows) * ceil_div(m64, cols), ceil_div(n64, cols) * ceil_div(m64, rows))
+    waves = ceil_div(blocks, slots)
+    per_slot = np.asarray(macs_per_cycle, dtype=np.float64) / slots
+    return waves * (rows * cols * np.asarray(c, dtype=np.float64)) / per_slot
+
+
 def gemm_hbm_bytes(macs: ArrayLike, compulsory_bytes: ArrayLike, glb_bytes: ArrayLike,
                    elem_bytes: int) -> NDArray[np.float64]:
     """Off-chip traffic `max(compulsory, 2·MACs·elem_bytes / sqrt(glb_bytes / elem_bytes))`: each operand
@@ -60,17 +78,25 @@ def gemm_glb_bytes(b: ArrayLike, n: ArrayLike, m: ArrayLike, c: ArrayLike, width
 def gemm_seconds(b: ArrayLike, n: ArrayLike, m: ArrayLike, c: ArrayLike, compulsory_bytes: ArrayLike, *,
                  n_cores: ArrayLike, width: ArrayLike, depth: ArrayLike, glb_bytes: ArrayLike,
                  glb_bw_bytes_per_cycle: ArrayLike, hbm_bw_bytes_per_s: ArrayLike, freq_hz: float,
-                 elem_bytes: int, tc_achievable_fraction: float = 1.0) -> NDArray[np.float64]:
+                 elem_bytes: int, tc_achievable_fraction: float = 1.0,
+                 wave: tuple[tuple[int, int], int] | None = None) -> NDArray[np.float64]:
     """`max(t_compute / tc_achievable_fraction, t_hbm, t_glb)` in seconds, without the per-op overhead
     (DESIGN §5).
 
     Single-core mode is the same call with n_cores = 1 and that core's share of both bandwidths. The
     achievable fraction (1.0 for the template; a measured figure for real GPUs, hw config) stretches only
-    the compute term: it is what a tuned library sustains on the arrays, not a memory effect.
+    the compute term: it is what a tuned library sustains on the arrays, not a memory effect. `wave`
+    ((rows, cols), slots), for GPUs in all-cores mode, makes the compute term at least the thread-block
+    wave time (`gemm_wave_cycles`); the measured fraction is a best-shape figure, so it applies on top.
     """
     b64, n64, m64, c64 = (np.asarray(x, dtype=np.int64) for x in (b, n, m, c))
     macs = b64 * n64 * m64 * c64
-    t_compute = gemm_compute_cycles(b64, n64, m64, c64, n_cores, width, depth) / freq_hz / tc_achievable_fraction
+    cycles = gemm_compute_cycles(b64, n64, m64, c64, n_cores, width, depth).astype(np.float64)
+    if wave is not None:
+        rate = np.asarray(n_cores, dtype=np.int64) * np.asarray(width, dtype=np.int64) * np.asarray(depth)
+        cycles = np.maximum(cycles, gemm_wave_cycles(b64, n64, m64, c64, tile=wave[0], slots=wave[1],
+                                                     macs_per_cycle=rate))
+    t_compute = cycles / freq_hz / tc_achievable_fraction
     t_hbm = gemm_hbm_bytes(macs, compulsory_bytes, glb_bytes, elem_bytes) / hbm_bw_bytes_per_s
     glb_bw = np.asarray(glb_bw_bytes_per_cycle, dtype=np.float64) * freq_hz
     t_glb = gemm_glb_bytes(b64, n64, m64, c64, width, depth, elem_bytes) / glb_bw

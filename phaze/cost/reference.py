@@ -24,7 +24,13 @@ def gemm_ref_s(op: Op, a: Accelerator, single: bool) -> float:
     cores = 1 if single else a.n_tc
     share = a.n_tc if single else 1
     tiles = _cdiv(c, w) * _cdiv(m, d)
-    t_compute = (_cdiv(b * tiles, cores) * max(n, w) + w + d) / f / a.tc_achievable_fraction
+    cycles: float = _cdiv(b * tiles, cores) * max(n, w) + w + d
+    if a.gemm_wave_tile is not None and a.gemm_wave_slots is not None and not single:
+        rows, cols = a.gemm_wave_tile
+        blocks = b * min(_cdiv(n, rows) * _cdiv(m, cols), _cdiv(n, cols) * _cdiv(m, rows))
+        block_cycles = rows * cols * c / (a.n_tc * w * d / a.gemm_wave_slots)
+        cycles = max(cycles, _cdiv(blocks, a.gemm_wave_slots) * block_cycles)
+    t_compute = cycles / f / a.tc_achievable_fraction
     macs = b * n * m * c
     traffic = max(float(op.bytes_read + op.bytes_written), 2.0 * macs * e / math.sqrt(a.glb_bytes / e))
     t_hbm = traffic / (a.hbm_bw_bytes_per_s / share)

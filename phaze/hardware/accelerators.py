@@ -34,7 +34,11 @@ ROW_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_bytes", "
 
 @dataclass(frozen=True)
 class Accelerator:
-    """One design: the row fields plus the shared scalars, SI units."""
+    """One design: the row fields plus the shared scalars, SI units.
+
+    The HBM and link bandwidths are the effective ones: datasheet rate x the config's measured
+    achievable fraction (1.0 for the template), so every consumer prices memory and collectives alike.
+    """
 
     n_tc: int
     n_vc: int
@@ -54,6 +58,8 @@ class Accelerator:
     tp_link_bw_bytes_per_s: float
     dp_link_bw_bytes_per_s: float
     link_latency_s: float
+    gemm_wave_tile: tuple[int, int] | None = None
+    gemm_wave_slots: int | None = None
 
     @property
     def peak_flops(self) -> float:
@@ -83,6 +89,8 @@ class Accelerators:
     tp_link_bw_bytes_per_s: float
     dp_link_bw_bytes_per_s: float
     link_latency_s: float
+    gemm_wave_tile: tuple[int, int] | None = None
+    gemm_wave_slots: int | None = None
 
     def __post_init__(self) -> None:
         n = len(self.n_tc)
@@ -171,9 +179,12 @@ class Accelerators:
             glb_bw = np.full(len(cols["n_tc"]), hw.glb_bw_bytes_per_cycle)
         return cls(**cols, glb_bw_bytes_per_cycle=np.asarray(glb_bw, dtype=np.float64),
                    freq_hz=float(hw.freq_hz), hbm_bytes=round(hw.hbm_gib * BYTES_PER_GIB),
-                   hbm_bw_bytes_per_s=float(hw.hbm_bw_bytes_per_s), elem_bytes=int(hw.elem_bytes),
-                   op_overhead_cycles=int(hw.op_overhead_cycles),
+                   hbm_bw_bytes_per_s=float(hw.hbm_bw_bytes_per_s) * float(hw.hbm_achievable_fraction),
+                   elem_bytes=int(hw.elem_bytes), op_overhead_cycles=int(hw.op_overhead_cycles),
                    tc_achievable_fraction=float(hw.tc_achievable_fraction), node_size=int(hw.node_size),
-                   tp_link_bw_bytes_per_s=float(hw.tp_link_bw_bytes_per_s),
-                   dp_link_bw_bytes_per_s=float(hw.dp_link_bw_bytes_per_s),
-                   link_latency_s=float(hw.link_latency_s))
+                   tp_link_bw_bytes_per_s=float(hw.tp_link_bw_bytes_per_s) * float(hw.tp_link_achievable_fraction),
+                   dp_link_bw_bytes_per_s=float(hw.dp_link_bw_bytes_per_s) * float(hw.dp_link_achievable_fraction),
+                   link_latency_s=float(hw.link_latency_s),
+                   gemm_wave_tile=None if hw.gemm_wave_tile is None else (int(hw.gemm_wave_tile[0]),
+                                                                          int(hw.gemm_wave_tile[1])),
+                   gemm_wave_slots=None if hw.gemm_wave_slots is None else int(hw.gemm_wave_slots))
