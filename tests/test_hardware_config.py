@@ -66,10 +66,11 @@ def test_gpu_numbers(composed: dict) -> None:
     assert a100.peak_flops == pytest.approx(311.87e12, rel=1e-4)
     assert h100.peak_flops == pytest.approx(989.43e12, rel=1e-4)
     # effective rates = datasheet x measured fraction (hardware.csv hbm_achievable 1.80 of 2.039 TB/s,
-    # nvlink_allreduce_busbw 235 of 300 GB/s); the H100 has no measured figures: datasheet
+    # nvlink_allreduce_busbw 235 of 300 GB/s); the H100's HBM and NVLink have no measured figure: datasheet
     assert a100.hbm_bw_bytes_per_s == 2.039e12 * 0.883 and h100.hbm_bw_bytes_per_s == 3.35e12
-    assert (a100.tp_link_bw_bytes_per_s, a100.dp_link_bw_bytes_per_s, a100.node_size) == (300e9 * 0.783, 25e9, 8)
-    assert h100.tp_link_bw_bytes_per_s == 450e9
+    # ... and NCCL over one InfiniBand NIC (infiniband_nccl_busbw: 24 of 25 GB/s HDR, 47 of 50 GB/s NDR)
+    assert (a100.tp_link_bw_bytes_per_s, a100.dp_link_bw_bytes_per_s, a100.node_size) == (300e9 * 0.783, 25e9 * 0.96, 8)
+    assert (h100.tp_link_bw_bytes_per_s, h100.dp_link_bw_bytes_per_s) == (450e9, 50e9 * 0.94)
     assert (a100.gemm_wave_tile, a100.gemm_wave_slots, h100.gemm_wave_tile) == ((256, 128), 108, None)
     # measured matmul rate / peak (hardware.csv matmul_achievable): 267.9 / 311.87, 792.1 / 989.4
     assert (a100.tc_achievable_fraction, h100.tc_achievable_fraction) == (0.859, 0.801)

@@ -108,6 +108,15 @@ def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
     assert (ops["fc1.bias+gelu"].bytes_read, ops["fc1.bias+gelu"].bytes_written) == (201_326_592, 201_326_592)
     # scale + mask + softmax: the a x s x s scores once in, once out: 96·2048²·2 bytes
     assert (ops["scale_mask+softmax"].bytes_read, ops["scale_mask+softmax"].bytes_written) == (805_306_368,) * 2
+    # dropout writes its 1-byte mask (Korthikanti et al. 2023 §4.1) and its backward reads dy + mask, not x:
+    # attention dropout on 96·2048² = 402,653,184 elements: in 2 B, out 2 + 1 B; backward in 2 + 1 B, out 2 B
+    bwd = {op.name: op for op in megatron.bwd.ops}
+    assert (ops["attn_dropout"].bytes_read, ops["attn_dropout"].bytes_written) == (805_306_368, 1_207_959_552)
+    assert (bwd["attn_dropout.bwd"].bytes_read, bwd["attn_dropout.bwd"].bytes_written) == (1_207_959_552, 805_306_368)
+    # fused bias + dropout + add on 2048·12288 = 25,165,824 elements: x and the residual in (2 + 2 B), the sum
+    # out (2 B) and the mask, which the backward needs, still written (1 B)
+    assert (ops["attn.bias+attn.dropout+attn.residual"].bytes_read,
+            ops["attn.bias+attn.dropout+attn.residual"].bytes_written) == (100_663_296, 75_497_472)
     # PHAZE's fusion pass makes fewer, larger kernels of the same work
     fused = build_model(model_cfg("gpt3_175b"), 1, 1).layers["block"]
     assert (len(fused.fwd.ops), len(fused.bwd.ops)) == (9, 20)

@@ -25,6 +25,7 @@ class Grad(StrEnum):
     GEMM_WEIGHT = "gemm_weight"  # X @ W: dX and dW
     GEMM_ACT = "gemm_act"  # A @ B, both activations: dA and dB
     VECTOR = "vector"  # a backward vector op producing every input's gradient
+    MASK = "mask"  # dropout: the backward reads dy and the saved mask (not x) and writes dx
     BIAS = "bias"  # y = x + b: grad passes through; db is a reduction over tokens
     PASS = "pass"  # residual add, views: gradient flows unchanged, no work
     F_IDENTITY = "f_identity"  # Megatron f: identity forward, all-reduce backward
@@ -171,6 +172,10 @@ class _Backward:
                 bwd = self._emit(replace(op, name=f"{op.name}.bwd", pass_=Pass.BWD, params=0, saves=(),
                                          bytes_read=(1 + len(node.inputs)) * op.numel * e,
                                          bytes_written=max(k, 1) * op.numel * e), dy)
+                self._give(node, frozenset({bwd}))
+            elif rule is Grad.MASK:
+                bwd = self._emit(replace(op, name=f"{op.name}.bwd", pass_=Pass.BWD, params=0, saves=(), mask_bytes=0,
+                                         bytes_read=op.numel * e + op.mask_bytes, bytes_written=op.numel * e), dy)
                 self._give(node, frozenset({bwd}))
             elif rule is Grad.BIAS:
                 self._emit(Op(f"{op.name}.dbias", OpKind.VECTOR, Pass.BWD, vector_ops=("add_sub_mul_neg",),

@@ -58,11 +58,13 @@ def _out_numel(op: Op) -> int:
 
 
 def _absorb(host: Op, guest: Op) -> Op:
-    """host followed by guest as one op: host's reads plus guest's extra inputs, guest's writes."""
-    internal = host.bytes_written
+    """host followed by guest as one op: host's reads plus guest's extra inputs, guest's writes (and the
+    host's dropout mask, which the backward still needs from memory)."""
+    internal = host.bytes_written - host.mask_bytes
     return replace(host, vector_ops=host.vector_ops + guest.vector_ops, numel=_out_numel(host),
                    bytes_read=host.bytes_read + max(guest.bytes_read - internal, 0),
-                   bytes_written=guest.bytes_written, params=host.params + guest.params,
+                   bytes_written=guest.bytes_written + host.mask_bytes, mask_bytes=host.mask_bytes + guest.mask_bytes,
+                   params=host.params + guest.params,
                    saves=host.saves + tuple(s for s in guest.saves if s not in host.saves),
                    name=f"{host.name}+{guest.name}")
 

@@ -74,10 +74,10 @@ class _Ops:
 
     def vector(self, name: str, inputs: tuple[str, ...], numel: int, cycles: tuple[str, ...],
                saves: tuple[str, ...] = (), params: int = 0, grad: Grad = Grad.VECTOR,
-               selective: bool = False) -> str:
+               selective: bool = False, mask_bytes: int = 0) -> str:
         e = self.sh.e
         op = Op(name, OpKind.VECTOR, vector_ops=cycles, numel=numel, params=params, saves=saves,
-                bytes_read=max(len(inputs), 1) * numel * e, bytes_written=numel * e)
+                bytes_read=max(len(inputs), 1) * numel * e, bytes_written=numel * e + mask_bytes, mask_bytes=mask_bytes)
         self.l.add(op, inputs, grad)
         self.l.tensor(name, numel, selective=selective)
         return name
@@ -93,8 +93,11 @@ class _Ops:
         return self.vector(name, (a, b), numel, ("add_sub_mul_neg",), grad=Grad.PASS)
 
     def dropout(self, name: str, x: str, numel: int, selective: bool = False) -> str:
+        """y = x·mask/(1-p): the forward also writes the 1-byte mask its backward reads (the same bytes the
+        activation-memory model keeps, Korthikanti et al. 2023 §4.1)."""
         mask = self.l.tensor(f"{name}.mask", numel, MASK_BYTES, selective=selective)
-        return self.vector(name, (x,), numel, ("dropout",), saves=(mask,), selective=selective)
+        return self.vector(name, (x,), numel, ("dropout",), saves=(mask,), selective=selective, grad=Grad.MASK,
+                           mask_bytes=numel * MASK_BYTES)
 
     def collective(self, name: str, x: str, kind: Collective, grad: Grad, numel_out: int, width: int) -> str:
         """A TP collective; `comm_bytes` is the full (gathered) tensor, the ring formulas' payload."""

@@ -44,6 +44,8 @@ class Op:
         elements; for a VECTOR op the fused chain, for a GEMM its fused epilogue (empty if none).
     pass_: which column of the cycle table prices `vector_ops` (fwd or bwd).
     bytes_read / bytes_written: off-chip traffic if the op ran alone (inputs, weights, outputs).
+    mask_bytes: the part of bytes_written that is a dropout mask kept for the backward: it leaves the chip
+        even when the op is fused into a kernel with its consumer (fusion.py).
     params: trainable parameters the op owns (forward ops only; backward ops carry 0).
     collective / comm_bytes / group: a tensor-parallel collective of `comm_bytes` over `group` ranks.
     saves: names of the tensors this op keeps for its backward (keys of LayerGraph.tensors).
@@ -58,6 +60,7 @@ class Op:
     numel: int = 0
     bytes_read: int = 0
     bytes_written: int = 0
+    mask_bytes: int = 0
     params: int = 0
     collective: Collective | None = None
     comm_bytes: int = 0
