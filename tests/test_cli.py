@@ -64,6 +64,19 @@ def test_inspect_writes_result_files_and_is_reproducible(tmp_path: Path) -> None
     assert model["flops_fwd_per_sample"] > 0 and model["flops_train_per_token"] > 0
 
 
+def test_inspect_shows_the_configured_kernels(tmp_path: Path) -> None:
+    # gpt3_175b block: PHAZE's fusion gives 9 forward kernels; Megatron-LM's (SC21 §4.2) 13, same MACs
+    counts = {}
+    for kernels in ("fused", "megatron_sc21"):
+        out = tmp_path / kernels
+        proc = run_cli("task=inspect", "model=gpt3_175b", f"parallelism.kernels={kernels}", f"hydra.run.dir={out}")
+        assert proc.returncode == 0, proc.stderr
+        block = json.loads((out / "result.json").read_text())["model"]["layers"]["block"]
+        counts[kernels] = (block["ops"], block["fwd_macs"])
+    assert (counts["fused"][0], counts["megatron_sc21"][0]) == (9, 13)
+    assert counts["fused"][1] == counts["megatron_sc21"][1]
+
+
 def test_model_defined_purely_by_overrides(tmp_path: Path) -> None:
     # a 30-layer GPT at h=3072 described only on the command line
     proc = run_cli("task=inspect", "model=gpt3_175b", "model.name=gpt_custom", "model.layers=30",

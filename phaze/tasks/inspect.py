@@ -19,7 +19,9 @@ def run(cfg: DictConfig, out_dir: Path) -> dict:
     start = time.perf_counter()
     model_cfg = as_object(cfg, "model")
     settings = as_object(cfg, "inspect")
-    graphs = build_model(model_cfg, settings.microbatch, settings.tensor_width, settings.sequence_parallel)
+    kernels = as_object(cfg, "parallelism").kernels  # the same kernels the placement would price
+    graphs = build_model(model_cfg, settings.microbatch, settings.tensor_width, settings.sequence_parallel,
+                         kernels=kernels)
     model = model_summary(graphs)
     build_s = time.perf_counter() - start
     hardware = hardware_summary(cfg.hw)
