@@ -110,7 +110,8 @@ def test_model_defined_by_a_new_yaml_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("hw", "expected"), [
     ("search", {"candidates_total": 75_712, "candidates_kept": 29_360}),
     ("tpuv4", {"peak_flops": 8 * 128 * 128 * 2 * 1.05e9}),
-    ("a100", {"area_mm2": None}),
+    ("a100", {"area_mm2": None, "hbm_bw_bytes_per_s": 2.039e12, "effective_hbm_bw_bytes_per_s": 2.039e12 * 0.883,
+              "gemm_wave_tile": [256, 128], "effective_tp_link_bw_bytes_per_s": 300e9 * 0.783}),
 ])
 def test_inspect_reports_the_hardware(hw: str, expected: dict, tmp_path: Path) -> None:
     proc = run_cli("task=inspect", "model=bert_large", f"hw={hw}", f"hydra.run.dir={tmp_path}")

@@ -49,6 +49,8 @@ def check_against_reference(ops: list[Op], acc: Accelerators) -> None:
     assert single.shape == intra.shape == (len(acc), len(ops))
     for i in range(len(acc)):
         for j, op in enumerate(ops):
+            if op.kind is OpKind.GEMM:  # same float operations in the same order: bit for bit
+                assert (single[i, j], intra[i, j]) == (op_ref_s(op, acc, i, True), op_ref_s(op, acc, i, False)), (i, op)
             assert single[i, j] == pytest.approx(op_ref_s(op, acc, i, True), rel=1e-12, abs=0), (i, op)
             assert intra[i, j] == pytest.approx(op_ref_s(op, acc, i, False), rel=1e-12, abs=0), (i, op)
 

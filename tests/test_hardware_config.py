@@ -92,6 +92,8 @@ def test_gpu_numbers(composed: dict) -> None:
     ({"gemm_wave_tile": [256], "gemm_wave_slots": 108}, "hw.gemm_wave_tile"),
     ({"gemm_wave_tile": [256, 0], "gemm_wave_slots": 108}, "hw.gemm_wave_tile"),
     ({"gemm_wave_tile": [256, 128], "gemm_wave_slots": 0}, "hw.gemm_wave_slots"),
+    ({"gemm_wave_slots": 108}, "hw.gemm_wave_slots"),
+    ({"gemm_wave_tile": [256, 128], "gemm_wave_slots": 108, "space": SpaceConfig()}, "hw.gemm_wave_tile"),
     ({"has_area": False, "space": SpaceConfig()}, "hw.space"),
 ])
 def test_validate_names_the_field(override: dict, field: str) -> None:

@@ -98,11 +98,15 @@ def is_pow2(value: int) -> bool:
     return _is_int(value) and value >= 1 and value & (value - 1) == 0
 
 
-def _validate_wave(tile: Any, slots: Any) -> None:
-    if (tile is None) != (slots is None):
-        raise ConfigError("hw.gemm_wave_tile", tile, "set together with hw.gemm_wave_slots (both null or both set)")
+def _validate_wave(tile: Any, slots: Any, space: Any) -> None:
+    if tile is None and slots is not None:
+        raise ConfigError("hw.gemm_wave_slots", slots, "null unless hw.gemm_wave_tile is set too")
+    if tile is not None and slots is None:
+        raise ConfigError("hw.gemm_wave_tile", tile, "null unless hw.gemm_wave_slots is set too")
     if tile is None:
         return
+    if space is not None:
+        raise ConfigError("hw.gemm_wave_tile", tile, "null with a search space (GPU thread blocks, not the template)")
     items = [tile] if isinstance(tile, str) or not hasattr(tile, "__iter__") else list(tile)
     if len(items) != 2 or not all(_is_int(x) and x > 0 for x in items):
         raise ConfigError("hw.gemm_wave_tile", items, "null or [rows, cols], two positive integers")
@@ -149,7 +153,7 @@ def validate(cfg: Any) -> None:
         frac = getattr(cfg, name)
         if not _is_number(frac) or not 0.0 < frac <= 1.0:
             raise ConfigError(f"hw.{name}", frac, "a number in (0, 1]")
-    _validate_wave(cfg.gemm_wave_tile, cfg.gemm_wave_slots)
+    _validate_wave(cfg.gemm_wave_tile, cfg.gemm_wave_slots, cfg.space)
     if not _is_number(cfg.link_latency_s) or cfg.link_latency_s < 0:
         raise ConfigError("hw.link_latency_s", cfg.link_latency_s, "a non-negative number of seconds")
     if cfg.space is not None:

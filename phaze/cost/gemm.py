@@ -50,9 +50,9 @@ def gemm_wave_cycles(b: ArrayLike, n: ArrayLike, m: ArrayLike, c: ArrayLike, *, 
     b64, n64, m64 = (np.asarray(x, dtype=np.int64) for x in (b, n, m))
     rows, cols = tile
     blocks = b64 * np.minimum(ceil_div(n64, rows) * ceil_div(m64, cols), ceil_div(n64, cols) * ceil_div(m64, rows))
-    waves = ceil_div(blocks, slots)
-    per_slot = np.asarray(macs_per_cycle, dtype=np.float64) / slots
-    return waves * (rows * cols * np.asarray(c, dtype=np.float64)) / per_slot
+    waves = ceil_div(blocks, slots).astype(np.float64)
+    # waves·rows·cols·C MACs per slot at macs_per_cycle/slots each, in one float order (reference.py's too)
+    return waves * rows * cols * np.asarray(c, dtype=np.float64) * slots / np.asarray(macs_per_cycle, dtype=np.float64)
 
 
 def gemm_hbm_bytes(macs: ArrayLike, compulsory_bytes: ArrayLike, glb_bytes: ArrayLike,

@@ -40,7 +40,8 @@ def _price_gemms(ops: list[Op], acc: Accelerators) -> tuple[NDArray[np.float64],
               "tc_achievable_fraction": acc.tc_achievable_fraction}
     glb_bw = acc.glb_bw_bytes_per_cycle[first][:, None]
     args = (col["b"][None], col["n"][None], col["m"][None], col["c"][None], col["bytes"][None])
-    wave = None if acc.gemm_wave_tile is None else (acc.gemm_wave_tile, acc.gemm_wave_slots)
+    wave = None if acc.gemm_wave_tile is None or acc.gemm_wave_slots is None else (acc.gemm_wave_tile,
+                                                                                   acc.gemm_wave_slots)
     t_all = gemm_seconds(*args, n_cores=n_tc, glb_bw_bytes_per_cycle=glb_bw,
                          hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s, wave=wave, **common)[inverse]
     t_one = gemm_seconds(*args, n_cores=1, glb_bw_bytes_per_cycle=glb_bw / n_tc,

@@ -28,8 +28,8 @@ def gemm_ref_s(op: Op, a: Accelerator, single: bool) -> float:
     if a.gemm_wave_tile is not None and a.gemm_wave_slots is not None and not single:
         rows, cols = a.gemm_wave_tile
         blocks = b * min(_cdiv(n, rows) * _cdiv(m, cols), _cdiv(n, cols) * _cdiv(m, rows))
-        block_cycles = rows * cols * c / (a.n_tc * w * d / a.gemm_wave_slots)
-        cycles = max(cycles, _cdiv(blocks, a.gemm_wave_slots) * block_cycles)
+        waves = float(_cdiv(blocks, a.gemm_wave_slots))
+        cycles = max(cycles, waves * rows * cols * c * a.gemm_wave_slots / (a.n_tc * w * d))
     t_compute = cycles / f / a.tc_achievable_fraction
     macs = b * n * m * c
     traffic = max(float(op.bytes_read + op.bytes_written), 2.0 * macs * e / math.sqrt(a.glb_bytes / e))

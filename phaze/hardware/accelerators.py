@@ -99,6 +99,8 @@ class Accelerators:
             if not isinstance(arr, np.ndarray) or arr.shape != (n,):
                 raise ValueError(f"Accelerators.{name} must be a 1-D array of {n} rows")
             arr.setflags(write=False)
+        if (self.gemm_wave_tile is None) != (self.gemm_wave_slots is None):
+            raise ValueError("Accelerators.gemm_wave_tile and gemm_wave_slots are set together or not at all")
 
     def __len__(self) -> int:
         return len(self.n_tc)

@@ -9,8 +9,11 @@ from phaze.hardware.accelerators import Accelerators
 from phaze.hardware.space import max_area_mm2, space_size
 
 FIXED_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "hbm_gib", "hbm_bw_bytes_per_s",
-                "freq_hz", "elem_bytes", "tc_achievable_fraction", "node_size", "tp_link_bw_bytes_per_s",
-                "dp_link_bw_bytes_per_s", "link_latency_s")
+                "hbm_achievable_fraction", "freq_hz", "elem_bytes", "tc_achievable_fraction", "gemm_wave_tile",
+                "gemm_wave_slots", "node_size", "tp_link_bw_bytes_per_s", "tp_link_achievable_fraction",
+                "dp_link_bw_bytes_per_s", "dp_link_achievable_fraction", "link_latency_s")
+# The rates the cost model uses: datasheet x measured fraction (Accelerators.from_config).
+EFFECTIVE_FIELDS = ("hbm_bw_bytes_per_s", "tp_link_bw_bytes_per_s", "dp_link_bw_bytes_per_s")
 
 
 def hardware_summary(hw: Any) -> dict[str, Any]:
@@ -24,5 +27,8 @@ def hardware_summary(hw: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"name": hw.name, "area_mm2": None if math.isnan(one.area_mm2) else one.area_mm2,
                            "peak_flops": one.peak_flops}
     out.update({name: getattr(hw, name) for name in FIXED_FIELDS})
+    if out["gemm_wave_tile"] is not None:
+        out["gemm_wave_tile"] = list(out["gemm_wave_tile"])
     out["glb_bw_bytes_per_cycle"] = one.glb_bw_bytes_per_cycle
+    out.update({f"effective_{name}": getattr(one, name) for name in EFFECTIVE_FIELDS})
     return out
