@@ -113,6 +113,10 @@ def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
     bwd = {op.name: op for op in megatron.bwd.ops}
     assert (ops["attn_dropout"].bytes_read, ops["attn_dropout"].bytes_written) == (805_306_368, 1_207_959_552)
     assert (bwd["attn_dropout.bwd"].bytes_read, bwd["attn_dropout.bwd"].bytes_written) == (1_207_959_552, 805_306_368)
+    # a backward reads dy and what its forward saved: softmax its output, scale + mask nothing, a norm its input
+    assert (bwd["softmax.bwd+scale_mask.bwd"].bytes_read, bwd["softmax.bwd+scale_mask.bwd"].bytes_written) == (
+        1_610_612_736, 805_306_368)
+    assert (bwd["ln1.bwd"].bytes_read, bwd["ln1.bwd"].bytes_written) == (100_663_296, 50_331_648)
     # fused bias + dropout + add on 2048·12288 = 25,165,824 elements: x and the residual in (2 + 2 B), the sum
     # out (2 B) and the mask, which the backward needs, still written (1 B)
     assert (ops["attn.bias+attn.dropout+attn.residual"].bytes_read,

@@ -25,7 +25,6 @@ class Grad(StrEnum):
     GEMM_WEIGHT = "gemm_weight"  # X @ W: dX and dW
     GEMM_ACT = "gemm_act"  # A @ B, both activations: dA and dB
     VECTOR = "vector"  # a backward vector op producing every input's gradient
-    MASK = "mask"  # dropout: the backward reads dy and the saved mask (not x) and writes dx
     BIAS = "bias"  # y = x + b: grad passes through; db is a reduction over tokens
     PASS = "pass"  # residual add, views: gradient flows unchanged, no work
     F_IDENTITY = "f_identity"  # Megatron f: identity forward, all-reduce backward
@@ -168,14 +167,12 @@ class _Backward:
                 self.contributions.setdefault(a_name, []).append(frozenset({da}))
                 self.contributions.setdefault(b_name, []).append(frozenset({db}))
             elif rule is Grad.VECTOR:
+                # reads dy and what the forward saved for it (a norm its input, softmax its output, dropout its
+                # 1-byte mask, scale + mask and RoPE nothing); writes a gradient per differentiable input
                 k = sum(1 for t in node.inputs if t not in self.layer.no_grad_inputs)
-                bwd = self._emit(replace(op, name=f"{op.name}.bwd", pass_=Pass.BWD, params=0, saves=(),
-                                         bytes_read=(1 + len(node.inputs)) * op.numel * e,
-                                         bytes_written=max(k, 1) * op.numel * e), dy)
-                self._give(node, frozenset({bwd}))
-            elif rule is Grad.MASK:
+                saved = sum(self.layer.tensors[t].bytes for t in op.saves)
                 bwd = self._emit(replace(op, name=f"{op.name}.bwd", pass_=Pass.BWD, params=0, saves=(), mask_bytes=0,
-                                         bytes_read=op.numel * e + op.mask_bytes, bytes_written=op.numel * e), dy)
+                                         bytes_read=op.numel * e + saved, bytes_written=max(k, 1) * op.numel * e), dy)
                 self._give(node, frozenset({bwd}))
             elif rule is Grad.BIAS:
                 self._emit(Op(f"{op.name}.dbias", OpKind.VECTOR, Pass.BWD, vector_ops=("add_sub_mul_neg",),

@@ -96,7 +96,7 @@ class _Ops:
         """y = x·mask/(1-p): the forward also writes the 1-byte mask its backward reads (the same bytes the
         activation-memory model keeps, Korthikanti et al. 2023 §4.1)."""
         mask = self.l.tensor(f"{name}.mask", numel, MASK_BYTES, selective=selective)
-        return self.vector(name, (x,), numel, ("dropout",), saves=(mask,), selective=selective, grad=Grad.MASK,
+        return self.vector(name, (x,), numel, ("dropout",), saves=(mask,), selective=selective,
                            mask_bytes=numel * MASK_BYTES)
 
     def collective(self, name: str, x: str, kind: Collective, grad: Grad, numel_out: int, width: int) -> str:
