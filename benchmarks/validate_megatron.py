@@ -6,8 +6,9 @@ with the row's tensor width t, pipeline depth p, GPU count and global batch, d =
 activation recomputation, the non-interleaved 1F1B schedule and the literature stage split; the
 micro-batch is the best feasible of 1, 2, 4, 8 (the same rule for every row: the paper tuned it per row and
 does not list it). The layer runs as Megatron-LM's kernels (`parallelism.kernels=megatron_sc21`: only the
-fusions the paper lists in §4.2, every other op its own kernel, one kernel at a time as on one CUDA stream),
-not PHAZE's fusion pass. No constant is fitted to these rows: every A100 figure comes from conf/hw/a100.yaml
+fusions the paper lists in §4.2, every other op its own kernel, each weight gradient's accumulation across
+micro-batches too, the loss as the fp32 vocab-parallel cross-entropy, one kernel at a time as on one CUDA
+stream), not PHAZE's fusion pass; pipeline sends use the paper's scatter/gather (§4.1). No constant is fitted to these rows: every A100 figure comes from conf/hw/a100.yaml
 (datasheet rates; measured, row-independent figures of the chip: matmul rate, HBM streaming bandwidth,
 NCCL's NVLink all-reduce bus bandwidth; cuBLAS's thread-block tile for wave quantization).
 

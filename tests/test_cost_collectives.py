@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from phaze.config.hw import HwConfig
-from phaze.cost import all_gather_s, all_reduce_s, p2p_s, price_ops, reduce_scatter_s, tp_link_bw
+from phaze.cost import all_gather_s, all_reduce_s, p2p_s, pipeline_send_s, price_ops, reduce_scatter_s, tp_link_bw
 from phaze.hardware import Accelerators
 from phaze.model.ops import Collective, Op, OpKind
 
@@ -31,6 +31,19 @@ def test_reduce_scatter_and_all_gather_are_halves() -> None:
 def test_p2p() -> None:
     # 1e6 B over 25 GB/s + 1 µs = 41 µs
     assert p2p_s(1e6, 25e9, 1e-6) == pytest.approx(41e-6, rel=1e-12)
+
+
+def test_pipeline_send_scatters_over_the_groups_links() -> None:
+    # Narayanan et al. SC21 §4.1: 8 MB held by all 8 ranks of a node -> 1 MB per rank over its own 1 GB/s
+    # link (1 ms + 1 µs) + an all-gather of the 8 MB at 10 GB/s (7/8·8e6/1e10 = 0.7 ms + 7 µs) = 1.708 ms
+    links = dict(node_size=8, tp_link_bw_bytes_per_s=1e10, dp_link_bw_bytes_per_s=1e9, link_latency_s=1e-6)
+    assert pipeline_send_s(8e6, 8, True, **links) == pytest.approx(1.708e-3, rel=1e-12)
+    # t = 1, or a tensor already sharded by sequence parallelism: one plain send of what the rank holds
+    assert pipeline_send_s(8e6, 1, True, **links) == p2p_s(8e6, 1e9, 1e-6) == pytest.approx(8.001e-3, rel=1e-12)
+    assert pipeline_send_s(1e6, 8, False, **links) == p2p_s(1e6, 1e9, 1e-6)
+    # a group wider than a node would gather over the inter-node link (1 ms + 1 µs + 15/16·16e6/1e9 s + 15 µs
+    # = 16.016 ms), slower than one plain send of 16.001 ms, which is taken instead
+    assert pipeline_send_s(16e6, 16, True, **links) == p2p_s(16e6, 1e9, 1e-6) == pytest.approx(16.001e-3, rel=1e-12)
 
 
 def test_tp_group_uses_the_node_link_while_it_fits() -> None:

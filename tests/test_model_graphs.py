@@ -99,10 +99,11 @@ def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
         "attn.bias+attn.dropout+attn.residual", "ln2", "fc1", "fc1.bias+gelu", "fc2",
         "mlp.bias+mlp.dropout+mlp.residual"]
     assert [op.name for op in megatron.bwd.ops] == [
-        "mlp.dropout.bwd", "mlp.bias.dbias", "fc2.dx", "fc2.dw", "gelu.bwd", "fc1.bias.dbias", "fc1.dx", "fc1.dw",
-        "ln2.bwd", "attn.residual.grad_acc", "attn.dropout.bwd", "attn.bias.dbias", "out_proj.dx", "out_proj.dw",
-        "context.da", "context.db", "attn_dropout.bwd", "softmax.bwd+scale_mask.bwd", "scores.da", "scores.db",
-        "qkv.bias.grad_concat", "qkv.bias.dbias", "qkv.dx", "qkv.dw", "ln1.bwd", "x.grad_acc"]
+        "mlp.dropout.bwd", "mlp.bias.dbias", "fc2.dx", "fc2.dw", "fc2.dw_acc", "gelu.bwd", "fc1.bias.dbias",
+        "fc1.dx", "fc1.dw", "fc1.dw_acc", "ln2.bwd", "attn.residual.grad_acc", "attn.dropout.bwd", "attn.bias.dbias",
+        "out_proj.dx", "out_proj.dw", "out_proj.dw_acc", "context.da", "context.db", "attn_dropout.bwd",
+        "softmax.bwd+scale_mask.bwd", "scores.da", "scores.db", "qkv.bias.grad_concat", "qkv.bias.dbias", "qkv.dx",
+        "qkv.dw", "qkv.dw_acc", "ln1.bwd", "x.grad_acc"]
     ops = {op.name: op for op in megatron.fwd.ops}
     # bias + GeLU reads and writes the s x 4h activation once each: 2048·49152·2 bytes
     assert (ops["fc1.bias+gelu"].bytes_read, ops["fc1.bias+gelu"].bytes_written) == (201_326_592, 201_326_592)
@@ -121,8 +122,15 @@ def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
     # out (2 B) and the mask, which the backward needs, still written (1 B)
     assert (ops["attn.bias+attn.dropout+attn.residual"].bytes_read,
             ops["attn.bias+attn.dropout+attn.residual"].bytes_written) == (100_663_296, 75_497_472)
+    # the weight gradient is accumulated across micro-batches by its own add (PyTorch AccumulateGrad /
+    # Megatron-LM's `main_grad.add_` hook): fc1's 12288·49152 = 603,979,776 fp16 gradients, read twice, written once
+    assert (bwd["fc1.dw_acc"].bytes_read, bwd["fc1.dw_acc"].bytes_written) == (2_415_919_104, 1_207_959_552)
     # PHAZE's fusion pass makes fewer, larger kernels of the same work
     fused = build_model(model_cfg("gpt3_175b"), 1, 1).layers["block"]
+    # ... and folds the accumulation into the dW GEMM, which then reads the accumulator (a beta = 1 GEMM):
+    # x (2048·12288) and dy (2048·49152) and the old gradient (603,979,776) in, the new gradient out, all fp16
+    fused_dw = {op.name: op for op in fused.bwd.ops}["fc1.dw+fc1.dw_acc"]
+    assert (fused_dw.bytes_read, fused_dw.bytes_written) == (1_459_617_792, 1_207_959_552)
     assert (len(fused.fwd.ops), len(fused.bwd.ops)) == (9, 20)
     for a, b in ((megatron.fwd, fused.fwd), (megatron.bwd, fused.bwd)):
         assert sum(op.macs for op in a.ops) == sum(op.macs for op in b.ops)
@@ -130,6 +138,20 @@ def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
     # one CUDA stream: every kernel follows the one before it
     for graph in (megatron.fwd, megatron.bwd):
         assert set(zip(range(len(graph.ops) - 1), range(1, len(graph.ops)), strict=True)) <= set(graph.edges)
+
+
+def test_megatron_sc21_cross_entropy_is_fp32_kernels_over_the_logits() -> None:
+    # Megatron-LM takes the loss on logits.float(): cast, max, subtract, exp, sum, divide forward; multiply and
+    # cast back in backward. gpt3_175b, b = 1, t = 1: N = 2048·50,257 = 102,926,336 logits
+    head = build_model(model_cfg("gpt3_175b"), 1, 1, kernels="megatron_sc21").layers["head"]
+    fwd = {op.name: op for op in head.fwd.ops}["cross_entropy"]
+    bwd = {op.name: op for op in head.bwd.ops}["cross_entropy.bwd"]
+    assert fwd.numel == 102_926_336
+    assert (fwd.bytes_read, fwd.bytes_written) == (102_926_336 * (2 + 5 * 4), 102_926_336 * 4 * 4)
+    assert (bwd.bytes_read, bwd.bytes_written) == (102_926_336 * 2 * 4, 102_926_336 * (4 + 2))
+    # the compiler profile keeps one log-softmax pass: logits in, log-probabilities out
+    fused = {op.name: op for op in build_model(model_cfg("gpt3_175b"), 1, 1).layers["head"].fwd.ops}
+    assert (fused["cross_entropy"].bytes_read, fused["cross_entropy"].bytes_written) == (205_852_672, 205_852_672)
 
 
 def test_megatron_sc21_layer_time_is_the_sum_of_its_kernels() -> None:

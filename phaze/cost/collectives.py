@@ -39,6 +39,22 @@ def p2p_s(bytes_: float, bw_bytes_per_s: float, latency_s: float) -> float:
     return bytes_ / bw_bytes_per_s + latency_s
 
 
+def pipeline_send_s(bytes_: float, tensor_width: int, replicated: bool, *, node_size: int,
+                    tp_link_bw_bytes_per_s: float, dp_link_bw_bytes_per_s: float, link_latency_s: float) -> float:
+    """One stage-to-stage send of a tensor of `bytes` per rank, with Megatron-LM's scatter/gather
+    (Narayanan et al. SC21 §4.1): when the t ranks of a tensor-parallel group all hold the same tensor, each
+    sends a 1/t slice over its own inter-node link and the receiving group all-gathers the slices over the
+    intra-node link, when that is faster than one plain send (it is not once the group spans nodes). A sharded
+    tensor (sequence parallelism) or t = 1 is one plain p2p per rank."""
+    plain = p2p_s(bytes_, dp_link_bw_bytes_per_s, link_latency_s)
+    if tensor_width == 1 or not replicated:
+        return plain
+    gather_bw = tp_link_bw(tensor_width, node_size, tp_link_bw_bytes_per_s, dp_link_bw_bytes_per_s)
+    scattered = p2p_s(bytes_ / tensor_width, dp_link_bw_bytes_per_s, link_latency_s) \
+        + all_gather_s(bytes_, tensor_width, gather_bw, link_latency_s)
+    return min(plain, scattered)
+
+
 COLLECTIVE_S = {Collective.ALL_REDUCE: all_reduce_s, Collective.REDUCE_SCATTER: reduce_scatter_s,
                 Collective.ALL_GATHER: all_gather_s}
 

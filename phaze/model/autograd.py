@@ -3,7 +3,11 @@
 A layer is described once, forward, as `Node`s: an `Op`, the activation tensors it consumes and a
 gradient rule. The backward graph follows mechanically (DESIGN §3): every GEMM yields one gradient GEMM
 per operand — dX `(B, N, C, M)` and dW `(1, C, M, B·N)` for weight GEMMs, both operand gradients for
-activation x activation GEMMs — so backward GEMM MACs are exactly twice forward; every vector op yields a
+activation x activation GEMMs — so backward GEMM MACs are exactly twice forward. Each dW is followed by
+`<op>.dw_acc`, the add that accumulates it into the parameter's gradient across micro-batches (read the
+accumulator and the new gradient, write the sum; charged on every micro-batch, as Megatron-LM's
+`main_grad.add_` hook and PyTorch's AccumulateGrad do it); a compiler (`fused` kernels) folds it into the
+GEMM, which then also reads the old gradient (a beta = 1 GEMM). Every vector op yields a
 vector op priced by the backward column of the cycle table; a tensor read by several ops gets its
 gradient contributions summed by an explicit add. Collectives map to their Megatron duals (Shoeybi et al.
 2019 f/g operators; Korthikanti et al. 2023 for sequence parallelism): g (all-reduce) -> identity,
@@ -155,8 +159,10 @@ class _Backward:
                                        bytes_read=(b * n * m + c * m) * e, bytes_written=b * n * c * e), dy)
                     self._give(node, frozenset({dx}))
                 after = dy | ({self.regather[x]} if x in self.regather else set())
-                self._emit(Op(f"{op.name}.dw", OpKind.GEMM, Pass.BWD, gemm=(1, c, m, b * n),
-                              bytes_read=(b * n * c + b * n * m) * e, bytes_written=c * m * e), frozenset(after))
+                dw = self._emit(Op(f"{op.name}.dw", OpKind.GEMM, Pass.BWD, gemm=(1, c, m, b * n),
+                                   bytes_read=(b * n * c + b * n * m) * e, bytes_written=c * m * e), frozenset(after))
+                self._emit(Op(f"{op.name}.dw_acc", OpKind.VECTOR, Pass.BWD, vector_ops=("add_sub_mul_neg",),
+                              numel=c * m, bytes_read=2 * c * m * e, bytes_written=c * m * e), frozenset({dw}))
             elif rule is Grad.GEMM_ACT:
                 b, n, m, c = op.gemm  # type: ignore[misc]
                 da = self._emit(Op(f"{op.name}.da", OpKind.GEMM, Pass.BWD, gemm=(b, n, c, m),

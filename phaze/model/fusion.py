@@ -13,7 +13,8 @@ their producers are ancestors of it; otherwise fusion would add a dependency (or
 That is the `fused` kernel profile (parallelism.kernels), what an accelerator compiler would do. The
 `megatron_sc21` profile instead reproduces the kernels of the software the Megatron-LM measurements ran
 (used to validate the cost model on GPUs): only the groups of MEGATRON_SC21_KERNELS are merged, every
-other op is a kernel of its own and so makes its own round trip through HBM; and the kernels run one after
+other op is a kernel of its own and so makes its own round trip through HBM; the loss is Megatron-LM's
+fp32 cross-entropy, a chain of passes over the logits (MEGATRON_SC21_CE_BYTES); and the kernels run one after
 another in program order (`serialize`), as PyTorch issues them on one CUDA stream with the tensor-parallel
 all-reduces synchronous — nothing overlaps a collective (overlapping it with the weight-gradient GEMM came
 in later Megatron-LM releases).
@@ -44,6 +45,33 @@ MEGATRON_SC21_KERNELS = (
     ("mlp.bias", "mlp.dropout", "mlp.residual"),
     ("softmax.bwd", "scale_mask.bwd"),
 )
+
+
+# Megatron-LM's GPT model takes the loss as `vocab_parallel_cross_entropy(logits.float(), labels)`
+# (mpu/cross_entropy.py), each step its own kernel over the N = b·s·V/t logits, in fp32 (f = 4 B) after a cast
+# from the activation type (e B). Forward: cast (read e, write f), max (read f), subtract the max (f, f),
+# exp (f, f), sum (read f), divide by the sum, saving the softmax (f, f). Backward: multiply the softmax-minus-
+# one-hot by the loss gradient (f, f), cast the result back (read f, write e). Bytes per logit:
+MEGATRON_SC21_CE_BYTES = {  # op name -> (bytes read, bytes written) per logit, as (e, f) -> int
+    "cross_entropy": lambda e, f: (e + 5 * f, 4 * f),
+    "cross_entropy.bwd": lambda e, f: (2 * f, f + e),
+}
+
+
+def megatron_cross_entropy(layer: LayerGraph) -> LayerGraph:
+    """The loss op(s) of `layer` priced as Megatron-LM's fp32 cross-entropy kernels (MEGATRON_SC21_CE_BYTES)."""
+    if "cross_entropy" not in layer.tensors:
+        return layer
+    f = layer.tensors["cross_entropy"].bytes_per_elem
+    e = layer.tensors["lm_head"].bytes_per_elem
+    ops = []
+    for op in layer.ops:
+        rule = MEGATRON_SC21_CE_BYTES.get(op.name)
+        if rule is not None:
+            read, written = rule(e, f)
+            op = replace(op, bytes_read=op.numel * read, bytes_written=op.numel * written)
+        ops.append(op)
+    return LayerGraph(layer.kind, layer.pass_, ops, layer.edges, layer.tensors, layer.input_bytes, layer.output_bytes)
 
 
 def _is_vector(op: Op, allowed: frozenset[str]) -> bool:
@@ -143,7 +171,7 @@ def fuse(layer: LayerGraph, kernels: str = "fused") -> LayerGraph:
     rules 1 and 2 applied until nothing changes."""
     check_kernels(kernels)
     if kernels == "megatron_sc21":
-        return serialize(fuse_groups(layer, MEGATRON_SC21_KERNELS))
+        return serialize(megatron_cross_entropy(fuse_groups(layer, MEGATRON_SC21_KERNELS)))
     g = layer.graph
     changed = True
     while changed:

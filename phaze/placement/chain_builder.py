@@ -3,14 +3,15 @@
 The chain is [embed, L blocks, head]. Per layer and device: the load of one micro-batch (fwd + bwd +
 recompute, TP collectives inside the schedules), parameters per rank, activation bytes per in-flight
 micro-batch for the recompute mode, and the p2p of its output activation to the next stage over the
-inter-node link (pipeline stages span nodes; tensor-parallel groups stay inside one, DESIGN §5).
+inter-node link (pipeline stages span nodes; tensor-parallel groups stay inside one, DESIGN §5), split over
+the group's t links and re-gathered inside the node as Megatron-LM does (`pipeline_send_s`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from phaze.cost import p2p_s
+from phaze.cost import pipeline_send_s
 from phaze.hardware import Accelerator
 from phaze.model import ModelGraphs
 from phaze.placement.problem import LayerChain
@@ -35,7 +36,12 @@ def build_chain(graphs: ModelGraphs, load_s: dict[str, float], recompute: str, a
     params["head"] += tied_head_params(graphs)
     act = {k: float(graphs.layers[k].activation_bytes(recompute)) for k in params}
     out_bytes = {k: graphs.layers[k].fwd.output_bytes for k in params}
-    p2p = {k: p2p_s(out_bytes[k], acc.dp_link_bw_bytes_per_s, acc.link_latency_s) for k in params}
+    # without sequence parallelism every rank of a tensor-parallel group holds the whole output
+    replicated = not graphs.sequence_parallel
+    p2p = {k: pipeline_send_s(out_bytes[k], graphs.tensor_width, replicated, node_size=acc.node_size,
+                              tp_link_bw_bytes_per_s=acc.tp_link_bw_bytes_per_s,
+                              dp_link_bw_bytes_per_s=acc.dp_link_bw_bytes_per_s, link_latency_s=acc.link_latency_s)
+           for k in params}
     extra = np.zeros(len(kinds))
     extra[-1] = head_extra_bytes(graphs, recompute)
     return LayerChain(load_s=np.array([load_s[k] for k in kinds]), params=np.array([params[k] for k in kinds]),
