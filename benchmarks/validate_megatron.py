@@ -8,9 +8,11 @@ micro-batch is the best feasible of 1, 2, 4, 8 (the same rule for every row: the
 does not list it). The layer runs as Megatron-LM's kernels (`parallelism.kernels=megatron_sc21`: only the
 fusions the paper lists in §4.2, every other op its own kernel, each weight gradient's accumulation across
 micro-batches too, the loss as the fp32 vocab-parallel cross-entropy, one kernel at a time as on one CUDA
-stream), not PHAZE's fusion pass; pipeline sends use the paper's scatter/gather (§4.1). No constant is fitted to these rows: every A100 figure comes from conf/hw/a100.yaml
-(datasheet rates; measured, row-independent figures of the chip: matmul rate, HBM streaming bandwidth,
-NCCL's NVLink all-reduce bus bandwidth; cuBLAS's thread-block tile for wave quantization).
+stream), not PHAZE's fusion pass; pipeline sends use the paper's scatter/gather (§4.1); recomputation
+re-runs the transformer layers only; the optimizer step is Megatron-LM's fp16 optimizer, pass by pass.
+No constant is fitted to these rows: every A100 figure comes from conf/hw/a100.yaml (datasheet rates;
+measured, row-independent figures of the chip: matmul rate, HBM streaming bandwidth, NCCL's NVLink and
+InfiniBand bus bandwidths; cuBLAS's thread-block tile for wave quantization).
 
 Predicted TFLOP/s per GPU uses the paper's own count (eq. 3):
 `96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) / (iteration_s · GPUs)`.

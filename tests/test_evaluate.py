@@ -14,7 +14,9 @@ from omegaconf import OmegaConf
 
 from phaze.config.parallelism import FixedStrategy
 from phaze.hardware import Accelerators
+from phaze.model import build_model
 from phaze.placement.evaluate import DesignEvaluator, Outcome, evaluate_fixed, memory_breakdown
+from phaze.placement.layer_times import layer_times
 from phaze.placement.result import Placement
 
 S, H, A, V = 2048, 12288, 96, 50257
@@ -48,6 +50,38 @@ def test_gpt3_memory_per_device_matches_hand_computation(recompute: str, act_per
     # the last stage: 6 blocks + head (final norm 2h; a copy of the tied vocab-parallel embedding)
     vocab_rows = 50264 // 8  # 50257 padded to a multiple of t = 8 (GPT-3 has no Megatron 128 padding)
     assert last["params"] == 6 * BLOCK_PARAMS_T8 + 2 * H + vocab_rows * H
+    # recomputation re-runs the blocks only: the head keeps what it saves in any mode (the final norm's input,
+    # the LM head's input, the fp32 softmax of the cross-entropy); one micro-batch in flight on the last stage
+    head_act = 2 * SBH + 2 * SBH + 4 * S * vocab_rows
+    assert last["inflight_microbatches"] == 1
+    assert last["activation_bytes"] == 6 * act_per_block + head_act
+
+
+def test_full_recompute_reruns_the_blocks_only() -> None:
+    # Megatron-LM checkpoints the transformer layers: a block pays a second forward, embed and head do not
+    cfg = compose_cfg(["model=gpt3_175b", "hw=tpuv4"])
+    graphs = build_model(OmegaConf.to_object(cfg.model), 1, 8)
+    times = layer_times(graphs, Accelerators.from_config(cfg.hw))
+    block = times["block"]
+    assert block.load_s("full")[0] == block.load_s("none")[0] + block.fwd.seconds[0] > block.load_s("none")[0]
+    for kind in ("embed", "head"):
+        assert times[kind].load_s("full")[0] == times[kind].load_s("selective")[0] == times[kind].load_s("none")[0]
+
+
+@pytest.mark.parametrize(("kernels", "bytes_per_param"), [("fused", 28), ("megatron_sc21", 54)])
+def test_optimizer_step_is_hbm_bound_on_the_largest_stage(kernels: str, bytes_per_param: int) -> None:
+    # adam_mixed in one pass: 28 B per parameter; as Megatron-LM's fp16 optimizer runs it, pass by pass:
+    # fp16 -> fp32 gradient 6, unscale + inf check 8, norm 4, Adam 28, master -> fp16 weights 6, zeroing 2
+    cfg = compose_cfg(["model=gpt3_175b", "hw=tpuv4", "hw.hbm_gib=4096", "solver=greedy",
+                       f"parallelism.kernels={kernels}"])
+    acc = Accelerators.from_config(cfg.hw)
+    ev = DesignEvaluator(OmegaConf.to_object(cfg.model), OmegaConf.to_object(cfg.parallelism),
+                         OmegaConf.to_object(cfg.solver), acc)
+    outcome = evaluate_fixed(ev, FixedStrategy(8, 16, 8, 1, "full"))
+    assert isinstance(outcome, Outcome) and isinstance(outcome.result, Placement)
+    placement = outcome.result
+    expected = max(placement.stage_params) * bytes_per_param / acc.hbm_bw_bytes_per_s
+    assert placement.optimizer_s == pytest.approx(expected, rel=1e-12)
 
 
 def test_infeasible_fixed_strategy_returns_its_reason() -> None:

@@ -4,7 +4,8 @@ The chain is [embed, L blocks, head]. Per layer and device: the load of one micr
 recompute, TP collectives inside the schedules), parameters per rank, activation bytes per in-flight
 micro-batch for the recompute mode, and the p2p of its output activation to the next stage over the
 inter-node link (pipeline stages span nodes; tensor-parallel groups stay inside one, DESIGN §5), split over
-the group's t links and re-gathered inside the node as Megatron-LM does (`pipeline_send_s`).
+the group's t links and re-gathered inside the node as Megatron-LM does when the group's ranks all hold it
+(no sequence parallelism) and that is faster (`pipeline_send_s`). Embed and head are never recomputed.
 """
 
 from __future__ import annotations
@@ -14,13 +15,8 @@ import numpy as np
 from phaze.cost import pipeline_send_s
 from phaze.hardware import Accelerator
 from phaze.model import ModelGraphs
+from phaze.placement.layer_times import kind_recompute
 from phaze.placement.problem import LayerChain
-
-
-def head_extra_bytes(graphs: ModelGraphs, recompute: str) -> int:
-    """Under full recompute the head still materialises its fp32 logits while it runs; otherwise they are
-    already counted as saved activations."""
-    return graphs.layers["head"].forward.tensors["cross_entropy"].bytes if recompute == "full" else 0
 
 
 def tied_head_params(graphs: ModelGraphs) -> int:
@@ -34,7 +30,8 @@ def build_chain(graphs: ModelGraphs, load_s: dict[str, float], recompute: str, a
     kinds = graphs.chain
     params = {k: float(graphs.layers[k].params) for k in ("embed", "block", "head")}
     params["head"] += tied_head_params(graphs)
-    act = {k: float(graphs.layers[k].activation_bytes(recompute)) for k in params}
+    # embed and head are never recomputed: they keep their activations (the head its fp32 logits) in any mode
+    act = {k: float(graphs.layers[k].activation_bytes(kind_recompute(k, recompute))) for k in params}
     out_bytes = {k: graphs.layers[k].fwd.output_bytes for k in params}
     # without sequence parallelism every rank of a tensor-parallel group holds the whole output
     replicated = not graphs.sequence_parallel
@@ -43,7 +40,6 @@ def build_chain(graphs: ModelGraphs, load_s: dict[str, float], recompute: str, a
                               dp_link_bw_bytes_per_s=acc.dp_link_bw_bytes_per_s, link_latency_s=acc.link_latency_s)
            for k in params}
     extra = np.zeros(len(kinds))
-    extra[-1] = head_extra_bytes(graphs, recompute)
     return LayerChain(load_s=np.array([load_s[k] for k in kinds]), params=np.array([params[k] for k in kinds]),
                       act_bytes=np.array([act[k] for k in kinds]), extra_bytes=extra,
                       boundary_p2p_s=np.array([p2p[k] for k in kinds]))

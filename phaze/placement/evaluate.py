@@ -24,9 +24,9 @@ from phaze.placement.pipeline import evaluate_literature
 from phaze.placement.problem import (
     BYTES_PER_PARAM,
     GRAD_BYTES_PER_PARAM,
-    OPT_BYTES_TOUCHED_PER_PARAM,
     LayerChain,
     PlacementSpec,
+    opt_bytes_touched_per_param,
 )
 from phaze.placement.result import Infeasible, Placement
 from phaze.placement.settings import Setting, literature_strategy, settings
@@ -57,7 +57,8 @@ def placement_spec(par: ParallelismConfig, acc: Accelerators, setting: Setting) 
         hbm_bytes=float(acc.hbm_bytes), hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s,
         dp_link_bw_bytes_per_s=acc.dp_link_bw_bytes_per_s, dp_link_latency_s=acc.link_latency_s,
         bytes_per_param=BYTES_PER_PARAM[par.optimizer], grad_bytes_per_param=GRAD_BYTES_PER_PARAM,
-        opt_bytes_touched_per_param=OPT_BYTES_TOUCHED_PER_PARAM[par.optimizer], microbatch_size=setting.microbatch)
+        opt_bytes_touched_per_param=opt_bytes_touched_per_param(par.optimizer, par.kernels),
+        microbatch_size=setting.microbatch)
 
 
 @dataclass

@@ -56,6 +56,17 @@ class PassTimes:
                 self.optimal[c] = sched.status == "optimal"
 
 
+# Activation recomputation checkpoints the transformer layers only (Megatron-LM's --checkpoint-activations
+# wraps the transformer layers; Korthikanti et al. 2023 §5): the embedding and the head run once and keep
+# their activations whatever the recompute mode.
+RECOMPUTED_KINDS = frozenset({"block"})
+
+
+def kind_recompute(kind: str, recompute: str) -> str:
+    """The recompute mode layer kind `kind` actually runs in under the setting's `recompute`."""
+    return recompute if kind in RECOMPUTED_KINDS else "none"
+
+
 def recompute_extra_s(recompute: str, fwd_s: Any, selective_s: Any) -> Any:
     """What recomputation adds to one micro-batch's fwd + bwd: nothing, the attention core, or a second
     forward (Korthikanti et al. 2023); works on scalars and per-candidate arrays alike."""
@@ -66,15 +77,17 @@ def recompute_extra_s(recompute: str, fwd_s: Any, selective_s: Any) -> Any:
 class LayerTimes:
     """Forward and backward times of one layer kind, plus its selective-recompute extra."""
 
+    kind: str
     fwd: PassTimes
     bwd: PassTimes
     selective_s: NDArray[np.float64]
 
     def load_s(self, recompute: str, optimistic: bool = False) -> NDArray[np.float64]:
-        """fwd + bwd (+ a second forward for `full`, + the attention core for `selective`) per micro-batch."""
+        """fwd + bwd (+ a second forward for `full`, + the attention core for `selective`, blocks only) per
+        micro-batch."""
         fwd = self.fwd.bound_s if optimistic else self.fwd.seconds
         bwd = self.bwd.bound_s if optimistic else self.bwd.seconds
-        return fwd + bwd + recompute_extra_s(recompute, fwd, self.selective_s)
+        return fwd + bwd + recompute_extra_s(kind_recompute(self.kind, recompute), fwd, self.selective_s)
 
 
 def layer_times(graphs: ModelGraphs, acc: Accelerators) -> dict[str, LayerTimes]:
@@ -84,7 +97,7 @@ def layer_times(graphs: ModelGraphs, acc: Accelerators) -> dict[str, LayerTimes]
         layer = graphs.layers[kind]
         selective_ops = [op for op in layer.fwd_unfused.ops if op.name in SELECTIVE_RECOMPUTE_OPS]
         selective_s = price_ops(selective_ops, acc)[1].sum(axis=1) if selective_ops else np.zeros(len(acc))
-        out[kind] = LayerTimes(PassTimes.of(layer.fwd, acc), PassTimes.of(layer.bwd, acc), selective_s)
+        out[kind] = LayerTimes(kind, PassTimes.of(layer.fwd, acc), PassTimes.of(layer.bwd, acc), selective_s)
     return out
 
 

@@ -16,7 +16,7 @@ from phaze.config.model import ModelConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.model import LAYER_KINDS, ModelGraphs, build_model
-from phaze.placement.layer_times import LayerTimes, layer_times, recompute_extra_s
+from phaze.placement.layer_times import LayerTimes, kind_recompute, layer_times, recompute_extra_s
 from phaze.placement.settings import Setting
 from phaze.schedule import NS_PER_S, ScheduleCache, solve_candidate
 
@@ -69,5 +69,6 @@ class SpaceTimes:
                 gap = max(gap, sched.gap)
                 secs.append(sched.makespan_ns / NS_PER_S)
             fwd, bwd = secs
-            out[kind] = fwd + bwd + recompute_extra_s(s.recompute, fwd, float(lt.selective_s[c]))
+            out[kind] = fwd + bwd + recompute_extra_s(kind_recompute(kind, s.recompute), fwd,
+                                                      float(lt.selective_s[c]))
         return out, optimal, gap
