@@ -78,14 +78,17 @@ def brute_memory(chain: LayerChain, spec: PlacementSpec) -> float:
 
 def random_instance(rng: np.random.Generator) -> tuple[LayerChain, PlacementSpec]:
     n = int(rng.integers(1, 9))
+    params = (rng.integers(1, 5, n) * 2.5e5) if rng.random() < 0.5 else rng.uniform(2.5e5, 1e6, n)
     chain = LayerChain(
         # loads and parameters that disagree on where to cut make the parameter cap trade load for
         # all-reduce/optimizer time; half the instances use a parameter grid so equal sums (tied caps) occur
         load_s=rng.uniform(0.2, 1.0, n) * 1e-3 * np.where(rng.random(n) < 0.3, 3.0, 1.0) * (rng.random(n) > 0.1),
-        params=(rng.integers(1, 5, n) * 2.5e5) if rng.random() < 0.5 else rng.uniform(2.5e5, 1e6, n),
+        params=params,
         act_bytes=rng.uniform(0, 4e6, n),
         extra_bytes=rng.uniform(0, 4e6, n) * (rng.random(n) < 0.3),
         boundary_p2p_s=rng.uniform(0, 3e-4, n) * (rng.random() < 0.7),
+        # a tied copy of the first layer's parameters in the last: one stage holding both keeps it once
+        shared_params=float(min(params[0], params[-1]) * rng.uniform(0, 1) * (rng.random() < 0.3)),
     )
     adam = bool(rng.random() < 0.5)
     spec = PlacementSpec(
@@ -94,6 +97,7 @@ def random_instance(rng: np.random.Generator) -> tuple[LayerChain, PlacementSpec
         hbm_bw_bytes_per_s=float(10 ** rng.uniform(8, 11)),
         dp_link_bw_bytes_per_s=float(10 ** rng.uniform(7, 10)),
         dp_link_latency_s=float(rng.choice([0.0, 1e-5])),
+        node_size=int(rng.choice([1, 2, 4])), tp_link_bw_bytes_per_s=float(10 ** rng.uniform(8, 11)),
         bytes_per_param=16.0 if adam else 4.0, opt_bytes_touched_per_param=28.0 if adam else 8.0,
     )
     return chain, spec

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from itertools import pairwise
 
 import numpy as np
@@ -19,6 +20,8 @@ from phaze.placement import (
     least_memory,
     literature_cuts,
 )
+from phaze.placement.stages import stage_params
+from phaze.placement.timing import dp_allreduce_bw, dp_allreduce_s
 
 MS = 1e-3
 MB = 1e6  # bytes
@@ -162,3 +165,29 @@ def test_inputs_are_validated() -> None:
         LayerChain([1.0, 2.0], [1.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0])
     with pytest.raises(ValueError, match="finite and >= 0"):
         LayerChain([1.0, -2.0], [1.0, 1.0], [1.0, 1.0], [0.0, 0.0], [0.0, 0.0])
+
+
+def test_data_parallel_ring_bandwidth_follows_the_ranks_per_node() -> None:
+    # nodes of 8, 25 GB/s inter-node link per device, 235 GB/s inside the node; ranks tensor-parallel first
+    spec = PlacementSpec(devices=512, tensor_width=1, microbatches=64, hbm_bytes=1e12, hbm_bw_bytes_per_s=1e12,
+                         dp_link_bw_bytes_per_s=25e9, node_size=8, tp_link_bw_bytes_per_s=235e9)
+    assert dp_allreduce_bw(8.0, spec) == 235e9  # the whole group inside one node
+    assert dp_allreduce_bw(32.0, spec) == 200e9  # 8 ranks per node, one ring per link: 8 x 25 GB/s
+    t4 = dataclasses.replace(spec, tensor_width=4)
+    assert dp_allreduce_bw(2.0, t4) == 235e9 and dp_allreduce_bw(32.0, t4) == 50e9  # 2 ranks per node
+    t8 = dataclasses.replace(spec, tensor_width=8)
+    assert dp_allreduce_bw(32.0, t8) == 25e9  # one rank per node
+    fast_nics = dataclasses.replace(spec, dp_link_bw_bytes_per_s=50e9)
+    assert dp_allreduce_bw(32.0, fast_nics) == 235e9  # capped by the intra-node link
+    # the vectorised form gives the same numbers
+    d = np.array([1.0, 2.0, 8.0, 16.0, 32.0])
+    assert list(dp_allreduce_bw(d, spec)) == [dp_allreduce_bw(float(x), spec) for x in d]
+    # 1 GB of gradients over 32 ranks at 200 GB/s: 2·31/32·1e9/200e9 = 9.6875 ms
+    assert dp_allreduce_s(5e8, 32.0, spec) == pytest.approx(9.6875e-3, rel=1e-12)
+
+
+def test_one_stage_keeps_a_tied_copy_once() -> None:
+    chain = LayerChain(load_s=[1.0, 1.0, 1.0], params=[100.0, 50.0, 30.0], act_bytes=[0.0] * 3,
+                       extra_bytes=[0.0] * 3, boundary_p2p_s=[0.0] * 3, shared_params=20.0)
+    assert stage_params(chain, 0, 3) == 160.0  # 180 - the copy
+    assert stage_params(chain, 1, 3) == 80.0 and stage_params(chain, 0, 2) == 150.0

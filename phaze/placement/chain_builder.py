@@ -21,7 +21,9 @@ from phaze.placement.problem import LayerChain
 
 def tied_head_params(graphs: ModelGraphs) -> int:
     """A tied LM head keeps its own copy of the word embedding on the last stage (Megatron-LM does, and
-    all-reduces the two copies' gradients); counted so the last stage's memory is not under-estimated."""
+    all-reduces the two copies' gradients); counted so the last stage's memory is not under-estimated. A
+    single stage holds one copy (Megatron-LM's initialize_word_embeddings makes none without a pipeline):
+    the chain's `shared_params`."""
     return graphs.word_embedding_params if graphs.cfg.tied_head else 0
 
 
@@ -42,4 +44,4 @@ def build_chain(graphs: ModelGraphs, load_s: dict[str, float], recompute: str, a
     extra = np.zeros(len(kinds))
     return LayerChain(load_s=np.array([load_s[k] for k in kinds]), params=np.array([params[k] for k in kinds]),
                       act_bytes=np.array([act[k] for k in kinds]), extra_bytes=extra,
-                      boundary_p2p_s=np.array([p2p[k] for k in kinds]))
+                      boundary_p2p_s=np.array([p2p[k] for k in kinds]), shared_params=tied_head_params(graphs))

@@ -30,6 +30,7 @@ from phaze.placement.problem import (
 )
 from phaze.placement.result import Infeasible, Placement
 from phaze.placement.settings import Setting, literature_strategy, settings
+from phaze.placement.stages import stage_params
 from phaze.schedule import ScheduleCache
 
 
@@ -56,6 +57,7 @@ def placement_spec(par: ParallelismConfig, acc: Accelerators, setting: Setting) 
         devices=par.devices, tensor_width=setting.tensor, microbatches=par.global_batch // setting.microbatch,
         hbm_bytes=float(acc.hbm_bytes), hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s,
         dp_link_bw_bytes_per_s=acc.dp_link_bw_bytes_per_s, dp_link_latency_s=acc.link_latency_s,
+        node_size=acc.node_size, tp_link_bw_bytes_per_s=acc.tp_link_bw_bytes_per_s,
         bytes_per_param=BYTES_PER_PARAM[par.optimizer], grad_bytes_per_param=GRAD_BYTES_PER_PARAM,
         opt_bytes_touched_per_param=opt_bytes_touched_per_param(par.optimizer, par.kernels),
         microbatch_size=setting.microbatch)
@@ -181,8 +183,8 @@ def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
     for k, (a, b) in enumerate(zip(p.cuts[:-1], p.cuts[1:], strict=True)):
         inflight = min(p.pipeline - k, p.microbatches_per_replica)
         rows.append({"stage": k + 1, "layers": [a, b], "inflight_microbatches": inflight,
-                     "params": float(chain.params[a:b].sum()),
-                     "weights_grads_optimizer_bytes": float(chain.params[a:b].sum() * spec.bytes_per_param),
+                     "params": stage_params(chain, a, b),
+                     "weights_grads_optimizer_bytes": stage_params(chain, a, b) * spec.bytes_per_param,
                      "activation_bytes": float(chain.act_bytes[a:b].sum() * inflight),
                      "extra_bytes": float(chain.extra_bytes[a:b].sum()),
                      "total_bytes": p.stage_memory_bytes[k]})

@@ -61,6 +61,8 @@ class LayerChain:
     extra_bytes: bytes counted once when the layer is in a stage (e.g. the head's logits).
     boundary_p2p_s: seconds to send layer i's output to the next stage (the gradient coming back costs
         the same). The last entry is never used.
+    shared_params: parameters the last layer holds as a copy of the first layer's (a tied LM head's word
+        embedding): a stage holding the whole chain keeps them once.
     """
 
     load_s: np.ndarray
@@ -68,12 +70,17 @@ class LayerChain:
     act_bytes: np.ndarray
     extra_bytes: np.ndarray
     boundary_p2p_s: np.ndarray
+    shared_params: float = 0.0
 
     def __post_init__(self) -> None:
         load = _layer_array("load_s", self.load_s, None)
         object.__setattr__(self, "load_s", load)
         for name in ("params", "act_bytes", "extra_bytes", "boundary_p2p_s"):
             object.__setattr__(self, name, _layer_array(name, getattr(self, name), load.size))
+        shared = float(self.shared_params)
+        if not (np.isfinite(shared) and 0 <= shared <= min(self.params[0], self.params[-1])):
+            raise ValueError("LayerChain.shared_params must be finite, >= 0 and at most the first and last layers'")
+        object.__setattr__(self, "shared_params", shared)
 
     @property
     def n(self) -> int:
@@ -109,17 +116,27 @@ class PlacementSpec:
     grad_bytes_per_param: float = GRAD_BYTES_PER_PARAM
     opt_bytes_touched_per_param: float = OPT_BYTES_TOUCHED_PER_PARAM["adam_mixed"]
     microbatch_size: int = 1
+    # devices per node and the intra-node link: where the data-parallel ring runs (timing.dp_allreduce_bw);
+    # the defaults (one device per node) put every data-parallel rank on its own inter-node link
+    node_size: int = 1
+    tp_link_bw_bytes_per_s: float | None = None
 
     def __post_init__(self) -> None:
-        for field in ("devices", "tensor_width", "microbatches", "microbatch_size"):
+        for field in ("devices", "tensor_width", "microbatches", "microbatch_size", "node_size"):
             _positive_int(field, getattr(self, field))
         for field in ("hbm_bytes", "hbm_bw_bytes_per_s", "dp_link_bw_bytes_per_s"):
             _positive_float(field, getattr(self, field))
+        if self.tp_link_bw_bytes_per_s is not None:
+            _positive_float("tp_link_bw_bytes_per_s", self.tp_link_bw_bytes_per_s)
         for field in ("dp_link_latency_s", "bytes_per_param", "grad_bytes_per_param",
                       "opt_bytes_touched_per_param"):
             value = getattr(self, field)
             if not (np.isfinite(value) and value >= 0):
                 raise ConfigError(field, value, "a finite number >= 0")
+
+    @property
+    def intra_node_bw_bytes_per_s(self) -> float:
+        return self.dp_link_bw_bytes_per_s if self.tp_link_bw_bytes_per_s is None else self.tp_link_bw_bytes_per_s
 
     @property
     def global_batch(self) -> int:

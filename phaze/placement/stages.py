@@ -51,12 +51,14 @@ def stage_load_s(chain: LayerChain, start: int, end: int) -> float:
 
 
 def stage_params(chain: LayerChain, start: int, end: int) -> float:
-    return range_sum(chain.params, start, end)
+    """Parameters per device of stage `[start, end)`; the whole chain keeps `shared_params` once."""
+    total = range_sum(chain.params, start, end)
+    return total - chain.shared_params if (start, end) == (0, chain.n) else total
 
 
 def stage_memory_bytes(chain: LayerChain, spec: PlacementSpec, start: int, end: int, inflight: int) -> float:
     """Bytes per device of stage `[start, end)` holding `inflight` micro-batches' activations."""
-    weights = range_sum(chain.params, start, end) * spec.bytes_per_param
+    weights = stage_params(chain, start, end) * spec.bytes_per_param
     acts = range_sum(chain.act_bytes, start, end) * float(inflight)
     return (weights + acts) + range_sum(chain.extra_bytes, start, end)
 
@@ -114,6 +116,7 @@ def build_tables(chain: LayerChain, spec: PlacementSpec) -> StageTables:
     p2p_in[1:] = chain.boundary_p2p_s[: n - 1]
     load = (range_sums(chain.load_s) + p2p_out[None, :]) + p2p_in[:, None]
     params = range_sums(chain.params)
+    params[0, n] = params[0, n] - chain.shared_params  # as stage_params: the whole chain keeps it once
     partial = StageTables(
         n=n, load=np.where(valid, load, np.inf), params=np.where(valid, params, np.inf),
         fit=np.zeros((n, n + 1), dtype=np.int64), weights=params * spec.bytes_per_param,

@@ -17,14 +17,34 @@ from phaze.placement.problem import PlacementSpec
 Num = TypeVar("Num", float, np.ndarray)
 
 
+def dp_allreduce_bw(data: Num, spec: PlacementSpec) -> Num:
+    """Bandwidth of the data-parallel ring over `data` replicas.
+
+    Ranks are numbered tensor-parallel first, then data-parallel, then pipeline (Megatron-LM's
+    initialize_model_parallel), so one node of `node_size` devices holds k = min(d, max(1, node_size // t))
+    ranks of a data-parallel group. A group inside one node (d·t <= node_size) runs on the intra-node link.
+    A group spanning nodes crosses every node boundary on all k ranks' inter-node links at once (NCCL runs
+    one ring per link, each carrying 1/k of the data), so its ring runs at min(k·dp_link, intra-node link).
+    """
+    intra = spec.intra_node_bw_bytes_per_s
+    per_node = float(max(1, spec.node_size // spec.tensor_width))
+    if isinstance(data, np.ndarray):
+        across = np.minimum(np.minimum(data, per_node) * spec.dp_link_bw_bytes_per_s, intra)
+        return np.where(data * spec.tensor_width <= spec.node_size, intra, across)
+    if data * spec.tensor_width <= spec.node_size:
+        return intra  # type: ignore[return-value]
+    return min(min(data, per_node) * spec.dp_link_bw_bytes_per_s, intra)  # type: ignore[return-value]
+
+
 def dp_allreduce_s(max_stage_params: Num, data: Num, spec: PlacementSpec) -> Num:
-    """Data-parallel gradient all-reduce of the largest stage: `AR_d(max_k P_k)` (DESIGN §7).
+    """Data-parallel gradient all-reduce of the largest stage: `AR_d(max_k P_k)` (DESIGN §7), a ring at
+    `dp_allreduce_bw`.
 
     All stages reduce concurrently on their own devices, so the largest stage sets the time; the original
     used the first stage only (reference/phaze-original.md §8 B13).
     """
     grad_bytes = max_stage_params * spec.grad_bytes_per_param
-    return all_reduce_s(grad_bytes, data, spec.dp_link_bw_bytes_per_s, spec.dp_link_latency_s)
+    return all_reduce_s(grad_bytes, data, dp_allreduce_bw(data, spec), spec.dp_link_latency_s)
 
 
 def optimizer_step_s(max_stage_params: Num, spec: PlacementSpec) -> Num:

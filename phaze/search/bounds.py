@@ -20,10 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from phaze.cost.collectives import all_reduce_s
 from phaze.placement.memory import least_memory
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible
+from phaze.placement.stages import stage_params
+from phaze.placement.timing import dp_allreduce_s
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ def setting_bound(chain: LayerChain, spec: PlacementSpec) -> SettingBound:
     """Tabulate F and G for every memory-feasible S (loads in `chain` are ignored)."""
     n, t, m = chain.n, spec.tensor_width, spec.microbatches
     total_p, max_p = float(chain.params.sum()), float(chain.params.max())
+    whole_p = stage_params(chain, 0, n)  # one stage keeps a tied copy once
     stages, fills, fixeds = [], [], []
     reason = ""
     for s in range(1, min(n, spec.devices // t) + 1):
@@ -67,10 +69,9 @@ def setting_bound(chain: LayerChain, spec: PlacementSpec) -> SettingBound:
             reason = f"infeasible: no placement fits in hbm_bytes={spec.hbm_bytes:.6g}"
             continue
         d = np.arange(1, min(m, spec.devices // (s * t)) + 1, dtype=np.float64)
-        p_s = max(total_p / s, max_p)
+        p_s = whole_p if s == 1 else max(total_p / s, max_p)
         fill = np.ceil(m / d) + (s - 1)
-        fixed = all_reduce_s(p_s * spec.grad_bytes_per_param, d, spec.dp_link_bw_bytes_per_s,
-                             spec.dp_link_latency_s) + p_s * spec.opt_bytes_touched_per_param / spec.hbm_bw_bytes_per_s
+        fixed = dp_allreduce_s(p_s, d, spec) + p_s * spec.opt_bytes_touched_per_param / spec.hbm_bw_bytes_per_s
         f, g = _pareto_lines(fill, fixed)
         stages.append(s)
         fills.append(f)
