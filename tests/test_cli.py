@@ -65,7 +65,7 @@ def test_inspect_writes_result_files_and_is_reproducible(tmp_path: Path) -> None
 
 
 def test_inspect_shows_the_configured_kernels(tmp_path: Path) -> None:
-    # gpt3_175b block: PHAZE's fusion gives 9 forward kernels; Megatron-LM's (SC21 §4.2) 13, same MACs
+    # gpt3_175b block: PHAZE's fusion gives 9 forward kernels; Megatron-LM's (SC21 §4.2 + PyTorch's copies) 15
     counts = {}
     for kernels in ("fused", "megatron_sc21"):
         out = tmp_path / kernels
@@ -73,7 +73,7 @@ def test_inspect_shows_the_configured_kernels(tmp_path: Path) -> None:
         assert proc.returncode == 0, proc.stderr
         block = json.loads((out / "result.json").read_text())["model"]["layers"]["block"]
         counts[kernels] = (block["ops"], block["fwd_macs"])
-    assert (counts["fused"][0], counts["megatron_sc21"][0]) == (9, 13)
+    assert (counts["fused"][0], counts["megatron_sc21"][0]) == (9, 15)
     assert counts["fused"][1] == counts["megatron_sc21"][1]
 
 

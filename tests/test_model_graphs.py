@@ -92,18 +92,20 @@ def test_fusion_needs_a_single_consumer_and_equal_sizes() -> None:
 
 def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
     # Narayanan et al. SC21 §4.2: Megatron-LM fuses bias + GeLU, bias + dropout + add and scale + mask +
-    # softmax (forward and backward); the QKV bias rides its GEMM; everything else is its own kernel.
+    # softmax (forward and backward); everything else is its own kernel, including the QKV bias (F.linear on a
+    # 3-D input adds it after the matmul), the context's permute back to [s, b, h], baddbmm's alpha applied to
+    # the q and k gradients, and the torch.cat of the q/k/v gradients.
     megatron = build_model(model_cfg("gpt3_175b"), 1, 1, kernels="megatron_sc21").layers["block"]
     assert [op.name for op in megatron.fwd.ops] == [
-        "ln1", "qkv+qkv.bias", "scores", "scale_mask+softmax", "attn_dropout", "context", "out_proj",
-        "attn.bias+attn.dropout+attn.residual", "ln2", "fc1", "fc1.bias+gelu", "fc2",
+        "ln1", "qkv", "qkv.bias", "scores", "scale_mask+softmax", "attn_dropout", "context", "context.permute",
+        "out_proj", "attn.bias+attn.dropout+attn.residual", "ln2", "fc1", "fc1.bias+gelu", "fc2",
         "mlp.bias+mlp.dropout+mlp.residual"]
     assert [op.name for op in megatron.bwd.ops] == [
         "mlp.dropout.bwd", "mlp.bias.dbias", "fc2.dx", "fc2.dw", "fc2.dw_acc", "gelu.bwd", "fc1.bias.dbias",
         "fc1.dx", "fc1.dw", "fc1.dw_acc", "ln2.bwd", "attn.residual.grad_acc", "attn.dropout.bwd", "attn.bias.dbias",
         "out_proj.dx", "out_proj.dw", "out_proj.dw_acc", "context.da", "context.db", "attn_dropout.bwd",
-        "softmax.bwd+scale_mask.bwd", "scores.da", "scores.db", "qkv.bias.grad_concat", "qkv.bias.dbias", "qkv.dx",
-        "qkv.dw", "qkv.dw_acc", "ln1.bwd", "x.grad_acc"]
+        "softmax.bwd+scale_mask.bwd", "scores.da", "scores.da.alpha", "scores.db", "scores.db.alpha",
+        "qkv.bias.grad_concat", "qkv.bias.dbias", "qkv.dx", "qkv.dw", "qkv.dw_acc", "ln1.bwd", "x.grad_acc"]
     ops = {op.name: op for op in megatron.fwd.ops}
     # bias + GeLU reads and writes the s x 4h activation once each: 2048·49152·2 bytes
     assert (ops["fc1.bias+gelu"].bytes_read, ops["fc1.bias+gelu"].bytes_written) == (201_326_592, 201_326_592)
@@ -117,7 +119,13 @@ def test_megatron_sc21_kernels_of_a_gpt_block() -> None:
     # a backward reads dy and what its forward saved: softmax its output, scale + mask nothing, a norm its input
     assert (bwd["softmax.bwd+scale_mask.bwd"].bytes_read, bwd["softmax.bwd+scale_mask.bwd"].bytes_written) == (
         1_610_612_736, 805_306_368)
-    assert (bwd["ln1.bwd"].bytes_read, bwd["ln1.bwd"].bytes_written) == (100_663_296, 50_331_648)
+    # Apex's layer-norm backward reads dy and x twice (partial gamma/beta gradients, then dx): 4·2048·12288·2 B
+    assert (bwd["ln1.bwd"].bytes_read, bwd["ln1.bwd"].bytes_written) == (201_326_592, 50_331_648)
+    # the extra copies: the QKV bias over s x 3h, the permute over s x h, alpha on dq, the q/k/v concat
+    assert (ops["qkv.bias"].bytes_read, ops["qkv.bias"].bytes_written) == (150_994_944,) * 2
+    assert (ops["context.permute"].bytes_read, ops["context.permute"].bytes_written) == (50_331_648,) * 2
+    assert (bwd["scores.da.alpha"].bytes_read, bwd["scores.da.alpha"].bytes_written) == (50_331_648,) * 2
+    assert (bwd["qkv.bias.grad_concat"].bytes_read, bwd["qkv.bias.grad_concat"].bytes_written) == (150_994_944,) * 2
     # fused bias + dropout + add on 2048·12288 = 25,165,824 elements: x and the residual in (2 + 2 B), the sum
     # out (2 B) and the mask, which the backward needs, still written (1 B)
     assert (ops["attn.bias+attn.dropout+attn.residual"].bytes_read,

@@ -10,14 +10,9 @@ over the whole layer instead of per traced sub-graph, so results do not depend o
 Fusing is legal only if the absorbed op's other inputs are ready before the absorbing op starts, i.e.
 their producers are ancestors of it; otherwise fusion would add a dependency (or a cycle).
 
-That is the `fused` kernel profile (parallelism.kernels), what an accelerator compiler would do. The
-`megatron_sc21` profile instead reproduces the kernels of the software the Megatron-LM measurements ran
-(used to validate the cost model on GPUs): only the groups of MEGATRON_SC21_KERNELS are merged, every
-other op is a kernel of its own and so makes its own round trip through HBM; the loss is Megatron-LM's
-fp32 cross-entropy, a chain of passes over the logits (MEGATRON_SC21_CE_BYTES); and the kernels run one after
-another in program order (`serialize`), as PyTorch issues them on one CUDA stream with the tensor-parallel
-all-reduces synchronous — nothing overlaps a collective (overlapping it with the weight-gradient GEMM came
-in later Megatron-LM releases).
+That is the `fused` kernel profile (parallelism.kernels), what an accelerator compiler would do; the
+`megatron_sc21` profile (megatron.py) instead merges only named groups (`fuse_groups`) and runs the
+kernels in program order (`serialize`).
 """
 
 from __future__ import annotations
@@ -32,47 +27,6 @@ from phaze.model.ops import LayerGraph, Op, OpKind
 ELEMENTWISE = frozenset({"relu", "gelu", "tanh", "sin_cos", "sigmoid_silu", "add_sub_mul_neg", "div",
                          "pow_sqrt_exp", "dropout", "erf", "masked_fill"})
 NORMS = frozenset({"layernorm", "rmsnorm"})
-
-# Narayanan et al. SC21 §4.2 ("Operator Fusion"): Megatron-LM fuses (1) bias + GeLU, (2) bias + dropout +
-# add and (3) scale + mask + softmax, forward and backward; the QKV bias is added by the linear layer's
-# GEMM itself (F.linear); the attention dropout, the layer norms and every GEMM are kernels of their own.
-# Op names are those of phaze/model/block.py (the softmax backward kernel yields the scores' gradient).
-MEGATRON_SC21_KERNELS = (
-    ("qkv", "qkv.bias"),
-    ("scale_mask", "softmax"),
-    ("attn.bias", "attn.dropout", "attn.residual"),
-    ("fc1.bias", "gelu"),
-    ("mlp.bias", "mlp.dropout", "mlp.residual"),
-    ("softmax.bwd", "scale_mask.bwd"),
-)
-
-
-# Megatron-LM's GPT model takes the loss as `vocab_parallel_cross_entropy(logits.float(), labels)`
-# (mpu/cross_entropy.py), each step its own kernel over the N = b·s·V/t logits, in fp32 (f = 4 B) after a cast
-# from the activation type (e B). Forward: cast (read e, write f), max (read f), subtract the max (f, f),
-# exp (f, f), sum (read f), divide by the sum, saving the softmax (f, f). Backward: multiply the softmax-minus-
-# one-hot by the loss gradient (f, f), cast the result back (read f, write e). Bytes per logit:
-MEGATRON_SC21_CE_BYTES = {  # op name -> (bytes read, bytes written) per logit, as (e, f) -> int
-    "cross_entropy": lambda e, f: (e + 5 * f, 4 * f),
-    "cross_entropy.bwd": lambda e, f: (2 * f, f + e),
-}
-
-
-def megatron_cross_entropy(layer: LayerGraph) -> LayerGraph:
-    """The loss op(s) of `layer` priced as Megatron-LM's fp32 cross-entropy kernels (MEGATRON_SC21_CE_BYTES)."""
-    if "cross_entropy" not in layer.tensors:
-        return layer
-    f = layer.tensors["cross_entropy"].bytes_per_elem
-    e = layer.tensors["lm_head"].bytes_per_elem
-    ops = []
-    for op in layer.ops:
-        rule = MEGATRON_SC21_CE_BYTES.get(op.name)
-        if rule is not None:
-            read, written = rule(e, f)
-            op = replace(op, bytes_read=op.numel * read, bytes_written=op.numel * written)
-        ops.append(op)
-    return LayerGraph(layer.kind, layer.pass_, ops, layer.edges, layer.tensors, layer.input_bytes, layer.output_bytes)
-
 
 def _is_vector(op: Op, allowed: frozenset[str]) -> bool:
     return op.kind is OpKind.VECTOR and bool(op.vector_ops) and set(op.vector_ops) <= allowed
@@ -166,12 +120,9 @@ def serialize(layer: LayerGraph) -> LayerGraph:
                       layer.output_bytes)
 
 
-def fuse(layer: LayerGraph, kernels: str = "fused") -> LayerGraph:
-    """Return a new LayerGraph grouped into the kernels of profile `kernels` (module doc): for `fused`,
-    rules 1 and 2 applied until nothing changes."""
-    check_kernels(kernels)
-    if kernels == "megatron_sc21":
-        return serialize(megatron_cross_entropy(fuse_groups(layer, MEGATRON_SC21_KERNELS)))
+def fuse(layer: LayerGraph) -> LayerGraph:
+    """Return a new LayerGraph grouped into the `fused` profile's kernels: rules 1 and 2 applied until
+    nothing changes."""
     g = layer.graph
     changed = True
     while changed:

@@ -11,11 +11,21 @@ from phaze.model.block import build_block
 from phaze.model.embed_head import build_embed, build_head
 from phaze.model.fusion import check_kernels, fuse
 from phaze.model.layers import Shape, padded_vocab
+from phaze.model.megatron import megatron_sc21
 from phaze.model.ops import LayerGraph, OpKind
 
 ACTIVATION_BYTES = 2  # fp16/bf16 mixed-precision training (Micikevicius et al. 2018)
 RECOMPUTE_MODES = ("none", "selective", "full")
 LAYER_KINDS = ("embed", "block", "head")
+# Activation recomputation checkpoints the transformer layers only (Megatron-LM's --checkpoint-activations
+# wraps the transformer layers; Korthikanti et al. 2023 §5): the embedding and the head run once and keep
+# their activations whatever the recompute mode.
+RECOMPUTED_KINDS = frozenset({"block"})
+
+
+def kind_recompute(kind: str, recompute: str) -> str:
+    """The recompute mode layer kind `kind` actually runs in under the setting's `recompute`."""
+    return recompute if kind in RECOMPUTED_KINDS else "none"
 
 
 @dataclass
@@ -25,7 +35,7 @@ class LayerKind:
     kind: str
     count: int
     forward: ForwardLayer
-    kernels: str = "fused"  # parallelism.kernels: how ops group into kernels (phaze/model/fusion.py)
+    kernels: str = "fused"  # parallelism.kernels: how ops group into kernels (fusion.py, megatron.py)
 
     @cached_property
     def fwd_unfused(self) -> LayerGraph:
@@ -35,13 +45,18 @@ class LayerKind:
     def bwd_unfused(self) -> LayerGraph:
         return self.forward.backward_graph()
 
+    def _kernels(self, graph: LayerGraph) -> LayerGraph:
+        if self.kernels == "megatron_sc21":
+            return megatron_sc21(graph, self.forward.elem_bytes)
+        return fuse(graph)
+
     @cached_property
     def fwd(self) -> LayerGraph:
-        return fuse(self.fwd_unfused, self.kernels)
+        return self._kernels(self.fwd_unfused)
 
     @cached_property
     def bwd(self) -> LayerGraph:
-        return fuse(self.bwd_unfused, self.kernels)
+        return self._kernels(self.bwd_unfused)
 
     @property
     def params(self) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from phaze.model.graphs import LAYER_KINDS, RECOMPUTE_MODES, ModelGraphs
+from phaze.model.graphs import LAYER_KINDS, RECOMPUTE_MODES, ModelGraphs, kind_recompute
 from phaze.model.ops import OpKind
 
 FLOP_PER_MAC = 2
@@ -52,7 +52,7 @@ def model_summary(graphs: ModelGraphs) -> dict[str, Any]:
         "flops_train_per_token_kaplan": kaplan_train_flops_per_token(
             params_total, cfg.layers, cfg.seq_len, cfg.hidden),
         "activation_bytes_per_microbatch": {
-            mode: sum(lk.count * lk.activation_bytes(mode) for lk in graphs.layers.values())
+            mode: sum(lk.count * lk.activation_bytes(kind_recompute(kind, mode)) for kind, lk in graphs.layers.items())
             for mode in RECOMPUTE_MODES},
         "layers": layers,
     }

@@ -14,8 +14,7 @@ import numpy as np
 
 from phaze.cost import pipeline_send_s
 from phaze.hardware import Accelerator
-from phaze.model import ModelGraphs
-from phaze.placement.layer_times import kind_recompute
+from phaze.model import ModelGraphs, kind_recompute
 from phaze.placement.problem import LayerChain
 
 

@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from phaze.config.solver import SolverConfig
 from phaze.cost import price_graph, price_ops
 from phaze.hardware import Accelerators
-from phaze.model import LAYER_KINDS, LayerGraph, ModelGraphs
+from phaze.model import LAYER_KINDS, LayerGraph, ModelGraphs, kind_recompute
 from phaze.schedule import NS_PER_S, ScheduleCache, SpaceSchedule, build_problem, schedule_space, solve_candidate
 
 SELECTIVE_RECOMPUTE_OPS = frozenset({"scores", "scale_mask", "softmax", "attn_dropout"})
@@ -54,17 +54,6 @@ class PassTimes:
             if sched.makespan_ns is not None:
                 self.refined_ns[c] = sched.makespan_ns
                 self.optimal[c] = sched.status == "optimal"
-
-
-# Activation recomputation checkpoints the transformer layers only (Megatron-LM's --checkpoint-activations
-# wraps the transformer layers; Korthikanti et al. 2023 §5): the embedding and the head run once and keep
-# their activations whatever the recompute mode.
-RECOMPUTED_KINDS = frozenset({"block"})
-
-
-def kind_recompute(kind: str, recompute: str) -> str:
-    """The recompute mode layer kind `kind` actually runs in under the setting's `recompute`."""
-    return recompute if kind in RECOMPUTED_KINDS else "none"
 
 
 def recompute_extra_s(recompute: str, fwd_s: Any, selective_s: Any) -> Any:

@@ -25,8 +25,10 @@ OPT_BYTES_TOUCHED_PER_PARAM = {"adam_mixed": 28.0, "sgd": 8.0}
 # an fp32 one (read 2, write 4), unscale it and check it for inf/nan (read 4, write 4), its norm for clipping
 # (read 4), the fp32 optimizer itself (Adam: read gradient, master, m, v 4·4, write master, m, v 3·4 = 28;
 # SGD: read gradient and master, write master = 12), copy the master weights to the fp16 ones (read 4,
-# write 2), and zero the fp16 gradient buffer for the next iteration (write 2): 28 + 26 and 12 + 26.
-MEGATRON_SC21_OPT_BYTES_TOUCHED_PER_PARAM = {"adam_mixed": 54.0, "sgd": 38.0}
+# write 2), and zero the fp16 gradient buffer for the next iteration (write 2); plus, before the
+# data-parallel all-reduce, the gradient buffer divided by d in place (megatron/model/distributed.py
+# `buffer_.data /= data_parallel_world_size`: read 2, write 2): 28 + 30 and 12 + 30.
+MEGATRON_SC21_OPT_BYTES_TOUCHED_PER_PARAM = {"adam_mixed": 58.0, "sgd": 42.0}
 # Gradients are all-reduced in fp16/bf16 across data-parallel replicas (mixed precision, Micikevicius
 # et al. 2018).
 GRAD_BYTES_PER_PARAM = 2.0

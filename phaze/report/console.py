@@ -100,18 +100,17 @@ def print_placements(result: dict[str, Any], console: Console | None = None) -> 
     best = result.get("best")
     if isinstance(best, dict):
         mem = Table(title="memory per device of the best placement (GiB)", title_justify="left")
-        for col in ("stage", "layers", "in flight", "weights+grads+optimizer", "activations", "logits", "total"):
+        for col in ("stage", "layers", "in flight", "weights+grads+optimizer", "activations", "total"):
             mem.add_column(col, justify="right")
         rows = best["memory_per_stage"]
         shown = rows if len(rows) <= MAX_STAGE_ROWS else [*rows[:3], None, *rows[-3:]]
         for row in shown:
             if row is None:
-                mem.add_row("...", f"{len(rows) - 6} more", *([""] * 5))
+                mem.add_row("...", f"{len(rows) - 6} more", *([""] * 4))
                 continue
             mem.add_row(str(row["stage"]), f"{row['layers'][0]}..{row['layers'][1] - 1}",
                         str(row["inflight_microbatches"]), f"{row['weights_grads_optimizer_bytes'] / GIB:.2f}",
-                        f"{row['activation_bytes'] / GIB:.2f}", f"{row['extra_bytes'] / GIB:.2f}",
-                        f"{row['total_bytes'] / GIB:.2f}")
+                        f"{row['activation_bytes'] / GIB:.2f}", f"{row['total_bytes'] / GIB:.2f}")
         console.print(mem)
     if result.get("skipped_widths"):
         console.print(f"skipped tensor widths (do not divide heads, kv_heads or ffn): {result['skipped_widths']}")

@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from phaze.config.model import ModelConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
-from phaze.model import LAYER_KINDS, ModelGraphs, build_model
-from phaze.placement.layer_times import LayerTimes, kind_recompute, layer_times, recompute_extra_s
+from phaze.model import LAYER_KINDS, ModelGraphs, build_model, kind_recompute
+from phaze.placement.layer_times import LayerTimes, layer_times, recompute_extra_s
 from phaze.placement.settings import Setting
 from phaze.schedule import NS_PER_S, ScheduleCache, solve_candidate
 
