@@ -22,7 +22,7 @@ from phaze.schedule import (
 from phaze.schedule.bound_ref import forced_intra, idle_extra_instance, without_single
 from phaze.schedule.brute import brute_force, sgs_decode
 from phaze.schedule.cpsat import solve_instance
-from phaze.schedule.problem import LINK, TC, VC, Instance
+from phaze.schedule.problem import LINK, TC, TC_VC, VC, Instance
 from phaze.schedule.synthetic import random_problem
 
 CFG = SolverConfig(max_deterministic_time=10.0)
@@ -152,6 +152,20 @@ def test_idle_capacity_shares_one_gemm_pool() -> None:
     assert idle_extra_instance(inst, [0, 1, 2], 0) == 10
     assert bound_instance(inst) == 7 == int(bound_space(p)[0])
     assert _solve_all(inst) == (8, 7, 7, 7)  # greedy keeps everything on the chip: 8
+
+
+def test_a_gemm_with_an_epilogue_cannot_hide_a_vector_op_on_one_vector_core() -> None:
+    # a (GEMM, 10 ns) -> v (vector op, 5 ns), and an independent GEMM + epilogue j (10 ns on a TC and the VC),
+    # n_tc = n_vc = 1 (whole-chip modes 100 ns: dominated). j could hide v on the TC count alone (old bound
+    # 20 = TC work), but both need the only vector core, so nothing overlaps: optimum 10 + 5 + 10 = 25.
+    p = make_problem([TC, VC, TC_VC], [(0, 1)], _ns([[10, 5, 10]]), _ns([[100, 100, 100]]), [1], [1])
+    inst = p.instance(0)
+    assert idle_extra_instance(inst, [0, 1, 2], 0) == 5  # K·l_v − 0: v idles the TC for 5 ns
+    assert bound_instance(inst) == 25 == int(bound_space(p)[0])
+    assert _solve_all(inst) == (25, 25, 25, 25)
+    # with two vector cores j runs beside v and the optimum is the TC work, 20
+    two = make_problem([TC, VC, TC_VC], [(0, 1)], _ns([[10, 5, 10]]), _ns([[100, 100, 100]]), [1], [2])
+    assert bound_instance(two.instance(0)) == 20 == _solve_all(two.instance(0))[1]
 
 
 def test_bottleneck_segments_charge_work_per_segment() -> None:

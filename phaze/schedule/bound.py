@@ -150,8 +150,8 @@ def _basic_bound(problem: Problem, single: np.ndarray, intra: np.ndarray, best: 
     extra_tc = extra_vc = None
     if idle:
         desc = descendants(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges])
-        extra_tc = idle_extra(problem.op_class, desc, ops, single, intra, problem.n_tc, 0)
-        extra_vc = idle_extra(problem.op_class, desc, ops, single, intra, problem.n_vc, 1)
+        extra_tc = idle_extra(problem.op_class, desc, ops, single, intra, problem.n_tc, 0, problem.n_vc)
+        extra_vc = idle_extra(problem.op_class, desc, ops, single, intra, problem.n_vc, 1, problem.n_tc)
     tc = _work_bound(s, m, CLASS_TC[cls], problem.n_tc, extra_tc)
     vc = _work_bound(s, m, CLASS_VC[cls], problem.n_vc, extra_vc)
     link = np.where(s >= 0, s, 0)[:, CLASS_LINK[cls] == 1].sum(axis=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from phaze.schedule.bound import bottleneck_segments, succ_lists
-from phaze.schedule.idle import SAFE_PRODUCT, blocker_chains, comparable, descendants, resource_roles
+from phaze.schedule.idle import SAFE_PRODUCT, blocker_chains, comparable, descendants, holds_other, resource_roles
 from phaze.schedule.problem import INFEASIBLE_NS, MODE_INTRA, MODE_SINGLE, UNAVAILABLE, Instance
 
 
@@ -26,11 +26,14 @@ def idle_extra_instance(inst: Instance, ops: list[int], resource: int) -> int:
     over X (blockers run on one core) of the whole-chip work of the others plus the best cut value
     g(Y) over Y ⊆ X (`idle.py` module doc)."""
     cap = (inst.n_tc, inst.n_vc)[resource]
+    cap_other = (inst.n_vc, inst.n_tc)[resource]
     desc = descendants(inst.n, inst.edges)
     blocker_cls, user_cls = resource_roles(inst.op_class, resource)
     modes = [dict(inst.modes(i)) for i in range(inst.n)]
     blockers = [i for i in ops if inst.op_class[i] in blocker_cls]
-    users = [j for j in ops if inst.op_class[j] in user_cls and MODE_SINGLE in modes[j]]
+    # a user that also holds the other resource's only unit never runs beside a blocker (idle.py)
+    users = [j for j in ops if inst.op_class[j] in user_cls and MODE_SINGLE in modes[j]
+             and not (cap_other < 2 and holds_other(inst.op_class[j], resource))]
     best_all = 0
     for chain in blocker_chains(desc, blockers):
         live = [v for v in chain if modes[v].get(MODE_SINGLE, 0) > 0]  # the others add nothing

@@ -29,6 +29,11 @@ which is what `chain_extra` returns the second term of, exactly, over the 2^|C| 
 supply across the chain (the min inside g) is what makes it hold when one pool of GEMMs could hide
 several short vector ops in turn. In a segment of the segmented bound, C and J are the segment's ops:
 the others run outside its window. Every blocker chain gives a valid bound; the maximum is kept.
+
+A user j whose single-core mode also holds a unit of the other resource (a GEMM with a fused epilogue)
+supplies nothing when that resource has a single unit: every blocker v holds it while it runs, so j never
+runs inside v's interval and its supply to every v is 0 (`chain_extra`'s `no_supply`). On designs with
+one vector core this is what makes a GEMM+epilogue useless for hiding a vector op.
 """
 
 from __future__ import annotations
@@ -85,14 +90,17 @@ def blocker_chains(desc: list[int], blockers: Sequence[int]) -> list[list[int]]:
 
 
 def chain_extra(single: np.ndarray, intra: np.ndarray, cap: np.ndarray, chain: list[int], users: list[int],
-                desc: list[int]) -> np.ndarray:
+                desc: list[int], no_supply: np.ndarray | None = None) -> np.ndarray:
     """(C,) `min_X (Σ_{v ∉ X} K·L_v + h(X))` of the module doc, for one blocker chain, all rows at once.
 
-    `single`/`intra` are (C, n) dominance-reduced ns durations (-1 = unavailable), `cap` (C,) = K.
+    `single`/`intra` are (C, n) dominance-reduced ns durations (-1 = unavailable), `cap` (C,) = K;
+    `no_supply` (C, len(users)) marks users that cannot run beside any blocker (module doc).
     """
     rows, k = single.shape[0], len(chain)
     lv = np.maximum(single[:, chain], 0)
     lj = np.maximum(single[:, users], 0) if users else np.zeros((rows, 0), dtype=np.int64)
+    if no_supply is not None:
+        lj = np.where(no_supply, 0, lj)
     has_intra = intra[:, chain] >= 0
     capc = cap[:, None]
     biggest = np.maximum(lv.max(axis=1, initial=0), np.maximum(intra[:, chain], 0).max(axis=1, initial=0))
@@ -118,13 +126,21 @@ def chain_extra(single: np.ndarray, intra: np.ndarray, cap: np.ndarray, chain: l
     return np.where(safe, best, 0)
 
 
+def holds_other(op_class: int, resource: int) -> bool:
+    """Whether an op of this class also holds a unit of the resource other than `resource` on one core."""
+    return bool((CLASS_VC if resource == 0 else CLASS_TC)[op_class])
+
+
 def idle_extra(op_classes: np.ndarray, desc: list[int], ops: list[int], single: np.ndarray, intra: np.ndarray,
-               cap: np.ndarray, resource: int) -> np.ndarray:
-    """(C,) the idle-capacity work to add to W_r for the op subset `ops`: max over blocker chains."""
+               cap: np.ndarray, resource: int, cap_other: np.ndarray) -> np.ndarray:
+    """(C,) the idle-capacity work to add to W_r for the op subset `ops`: max over blocker chains.
+    `cap_other` (C,) is the other resource's unit count."""
     blocker_cls, user_cls = resource_roles(op_classes.tolist(), resource)
     blockers = [i for i in ops if int(op_classes[i]) in blocker_cls]
     users = [j for j in ops if int(op_classes[j]) in user_cls]
+    both = np.array([holds_other(int(op_classes[j]), resource) for j in users], dtype=bool)
+    no_supply = both[None, :] & (np.asarray(cap_other)[:, None] < 2)
     out = np.zeros(single.shape[0], dtype=np.int64)
     for chain in blocker_chains(desc, blockers):
-        out = np.maximum(out, chain_extra(single, intra, cap, chain, users, desc))
+        out = np.maximum(out, chain_extra(single, intra, cap, chain, users, desc, no_supply))
     return out
