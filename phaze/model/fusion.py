@@ -32,7 +32,8 @@ def _is_vector(op: Op, allowed: frozenset[str]) -> bool:
     return op.kind is OpKind.VECTOR and bool(op.vector_ops) and set(op.vector_ops) <= allowed
 
 
-def _out_numel(op: Op) -> int:
+def out_numel(op: Op) -> int:
+    """Elements an op writes: a GEMM's B·N·M outputs, a vector op's `numel`."""
     if op.kind is OpKind.GEMM:
         b, n, m, _ = op.gemm  # type: ignore[misc]
         return b * n * m
@@ -43,7 +44,7 @@ def _absorb(host: Op, guest: Op) -> Op:
     """host followed by guest as one op: host's reads plus guest's extra inputs, guest's writes (and the
     host's dropout mask, which the backward still needs from memory)."""
     internal = host.bytes_written - host.mask_bytes
-    return replace(host, vector_ops=host.vector_ops + guest.vector_ops, numel=_out_numel(host),
+    return replace(host, vector_ops=host.vector_ops + guest.vector_ops, numel=out_numel(host),
                    bytes_read=host.bytes_read + max(guest.bytes_read - internal, 0),
                    bytes_written=guest.bytes_written + host.mask_bytes, mask_bytes=host.mask_bytes + guest.mask_bytes,
                    params=host.params + guest.params,
@@ -63,7 +64,7 @@ def _candidate(g: nx.DiGraph, u: int) -> int | None:
         ok = _is_vector(guest, ELEMENTWISE)
     else:
         ok = False
-    if not ok or _out_numel(host) != guest.numel:
+    if not ok or out_numel(host) != guest.numel:
         return None
     return v if _legal(g, u, v) else None
 

@@ -26,7 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from phaze.model.fusion import fuse_groups, serialize
+from phaze.model.fusion import fuse_groups, out_numel, serialize
+from phaze.model.layers import LOSS_ELEM_BYTES
 from phaze.model.ops import LayerGraph, Op, OpKind, Pass
 
 # Narayanan et al. SC21 §4.2 ("Operator Fusion"): Megatron-LM fuses (1) bias + GeLU, (2) bias + dropout +
@@ -45,9 +46,6 @@ COPIES_AFTER = {
     Pass.FWD: {"context": "context.permute"},
     Pass.BWD: {"scores.da": "scores.da.alpha", "scores.db": "scores.db.alpha"},
 }
-
-FP32_BYTES = 4  # the cross-entropy's logits are cast to float (Megatron-LM gpt_model.py: `output.float()`)
-
 
 def _cross_entropy(e: int, f: int) -> tuple[int, int]:
     """Forward, per logit: cast (read e, write f), max (read f), subtract the max (f, f), exp (f, f), sum
@@ -72,36 +70,35 @@ def _concat(e: int, f: int) -> tuple[int, int]:
     return e, e
 
 
-# (pass, op-name test) -> bytes (read, written) per element of the op, from (activation bytes e, fp32 bytes f)
-BYTES_PER_ELEMENT: tuple[tuple[Pass, Callable[[str], bool], Callable[[int, int], tuple[int, int]]], ...] = (
-    (Pass.FWD, lambda name: name == "cross_entropy", _cross_entropy),
-    (Pass.BWD, lambda name: name == "cross_entropy.bwd", _cross_entropy_bwd),
-    (Pass.BWD, lambda name: name in ("ln1.bwd", "ln2.bwd", "final_norm.bwd", "embed_norm.bwd"), _layernorm_bwd),
-    (Pass.BWD, lambda name: name == "qkv.bias.grad_concat", _concat),
-)
+# (pass, op name) -> bytes (read, written) per element of the op, from (activation bytes e, fp32 bytes f);
+# the loss works on fp32 logits (Megatron-LM gpt_model.py: `output.float()`, LOSS_ELEM_BYTES)
+BYTES_PER_ELEMENT: dict[tuple[Pass, str], Callable[[int, int], tuple[int, int]]] = {
+    (Pass.FWD, "cross_entropy"): _cross_entropy,
+    (Pass.BWD, "cross_entropy.bwd"): _cross_entropy_bwd,
+    **{(Pass.BWD, f"{norm}.bwd"): _layernorm_bwd for norm in ("ln1", "ln2", "final_norm", "embed_norm")},
+    (Pass.BWD, "qkv.bias.grad_concat"): _concat,
+}
 
 
 def _numel(layer: LayerGraph, op: Op) -> int:
-    if op.kind is OpKind.GEMM:
-        b, n, m, _ = op.gemm  # type: ignore[misc]
-        return b * n * m
+    """Elements an op's kernel writes; a gradient concat's are its tensor's (the NOP carries none)."""
     if op.name.endswith(".grad_concat"):
         return layer.tensors[op.name.removesuffix(".grad_concat")].numel
-    return op.numel
+    return out_numel(op)
 
 
 def _rebyte(layer: LayerGraph, e: int) -> LayerGraph:
     """Price the ops of BYTES_PER_ELEMENT by the bytes their kernels move (a NOP concat becomes a copy)."""
     ops = []
     for op in layer.ops:
-        for pass_, matches, rule in BYTES_PER_ELEMENT:
-            if op.pass_ is pass_ and matches(op.name):
-                numel = _numel(layer, op)
-                read, written = rule(e, FP32_BYTES)
-                kind, cycles = (OpKind.VECTOR, op.vector_ops or ("add_sub_mul_neg",)) \
-                    if op.kind is OpKind.NOP else (op.kind, op.vector_ops)
-                op = replace(op, kind=kind, vector_ops=cycles, numel=numel, bytes_read=numel * read,
-                             bytes_written=numel * written)
+        rule = BYTES_PER_ELEMENT.get((op.pass_, op.name))
+        if rule is not None:
+            numel = _numel(layer, op)
+            read, written = rule(e, LOSS_ELEM_BYTES)
+            kind, cycles = (OpKind.VECTOR, op.vector_ops or ("add_sub_mul_neg",)) \
+                if op.kind is OpKind.NOP else (op.kind, op.vector_ops)
+            op = replace(op, kind=kind, vector_ops=cycles, numel=numel, bytes_read=numel * read,
+                         bytes_written=numel * written)
         ops.append(op)
     return LayerGraph(layer.kind, layer.pass_, ops, layer.edges, layer.tensors, layer.input_bytes,
                       layer.output_bytes)

@@ -29,8 +29,9 @@ def tied_head_params(graphs: ModelGraphs) -> int:
 def build_chain(graphs: ModelGraphs, load_s: dict[str, float], recompute: str, acc: Accelerator) -> LayerChain:
     """The LayerChain of one (micro-batch, width, recompute) setting on one accelerator."""
     kinds = graphs.chain
+    tied = tied_head_params(graphs)
     params = {k: float(graphs.layers[k].params) for k in ("embed", "block", "head")}
-    params["head"] += tied_head_params(graphs)
+    params["head"] += tied
     # embed and head are never recomputed: they keep their activations (the head its fp32 logits) in any mode
     act = {k: float(graphs.layers[k].activation_bytes(kind_recompute(k, recompute))) for k in params}
     out_bytes = {k: graphs.layers[k].fwd.output_bytes for k in params}
@@ -43,4 +44,4 @@ def build_chain(graphs: ModelGraphs, load_s: dict[str, float], recompute: str, a
     extra = np.zeros(len(kinds))
     return LayerChain(load_s=np.array([load_s[k] for k in kinds]), params=np.array([params[k] for k in kinds]),
                       act_bytes=np.array([act[k] for k in kinds]), extra_bytes=extra,
-                      boundary_p2p_s=np.array([p2p[k] for k in kinds]), shared_params=tied_head_params(graphs))
+                      boundary_p2p_s=np.array([p2p[k] for k in kinds]), shared_params=tied)

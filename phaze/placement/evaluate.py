@@ -182,9 +182,9 @@ def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
     rows = []
     for k, (a, b) in enumerate(zip(p.cuts[:-1], p.cuts[1:], strict=True)):
         inflight = min(p.pipeline - k, p.microbatches_per_replica)
-        rows.append({"stage": k + 1, "layers": [a, b], "inflight_microbatches": inflight,
-                     "params": stage_params(chain, a, b),
-                     "weights_grads_optimizer_bytes": stage_params(chain, a, b) * spec.bytes_per_param,
+        params = stage_params(chain, a, b)
+        rows.append({"stage": k + 1, "layers": [a, b], "inflight_microbatches": inflight, "params": params,
+                     "weights_grads_optimizer_bytes": params * spec.bytes_per_param,
                      "activation_bytes": float(chain.act_bytes[a:b].sum() * inflight),
                      "extra_bytes": float(chain.extra_bytes[a:b].sum()),
                      "total_bytes": p.stage_memory_bytes[k]})
