@@ -18,7 +18,10 @@ InfiniBand bus bandwidths; cuBLAS's thread-block tile for wave quantization).
 Predicted TFLOP/s per GPU uses the paper's own count (eq. 3):
 `96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) / (iteration_s · GPUs)`.
 
-    python benchmarks/validate_megatron.py [--rows CSV]
+`--schedule interleaved --chunks v` prices every pipelined row (p >= 2) with Megatron-LM's interleaved 1F1B
+schedule instead (rows without a pipeline have no schedule to interleave).
+
+    python benchmarks/validate_megatron.py [--rows CSV] [--schedule 1f1b|interleaved] [--chunks 2]
 """
 
 from __future__ import annotations
@@ -58,12 +61,14 @@ def gpt(row: dict[str, str]) -> ModelConfig:
                        heads=heads, kv_heads=heads, ffn=4 * h, vocab=VOCAB, max_positions=SEQ_LEN, seq_len=SEQ_LEN)
 
 
-def predict(row: dict[str, str], solver, hw) -> tuple[float, Setting | None, str]:
+def predict(row: dict[str, str], solver, hw, schedule: str = "1f1b",
+            chunks: int = 2) -> tuple[float, Setting | None, str]:
     t, p, gpus, batch = (int(row[k]) for k in ("tensor_parallel", "pipeline_parallel", "gpus", "global_batch"))
     d = gpus // (t * p)
     sizes = [b for b in MICROBATCHES if batch % b == 0 and batch // b >= 1]
     par = ParallelismConfig(devices=gpus, global_batch=batch, microbatch_sizes=sizes, tensor_widths=[t],
-                            recompute=["full"], kernels="megatron_sc21")
+                            recompute=["full"], kernels="megatron_sc21",
+                            schedule=schedule if p >= 2 else "1f1b", chunks=chunks)
     ev = DesignEvaluator(gpt(row), par, solver, Accelerators.from_config(hw))
     best = pick_best(ev.given(Setting(b, t, "full"), d, p) for b in sizes)
     if best is None or not isinstance(best.result, Placement):
@@ -75,6 +80,9 @@ def predict(row: dict[str, str], solver, hw) -> tuple[float, Setting | None, str
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=Path, default=DEFAULT_ROWS, help="CSV with the megatron_throughput columns")
+    parser.add_argument("--schedule", choices=("1f1b", "interleaved"), default="1f1b",
+                        help="pipeline schedule of the rows with p >= 2")
+    parser.add_argument("--chunks", type=int, default=2, help="model chunks per device with --schedule interleaved")
     args = parser.parse_args(argv)
     register_schemas()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
@@ -87,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'model':>10} {'t':>3} {'p':>3} {'GPUs':>5} {'batch':>5} {'b':>2} {'published':>10} {'predicted':>10} "
           f"{'error':>8}")
     for row in rows:
-        predicted, setting, _ = predict(row, solver, cfg.hw)
+        predicted, setting, _ = predict(row, solver, cfg.hw, args.schedule, args.chunks)
         published = float(row["tflops_per_gpu"])
         err = predicted / published - 1
         errors.append(abs(err))

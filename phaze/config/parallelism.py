@@ -13,7 +13,9 @@ from phaze.config.model import ModelConfig, validate_tensor_width
 
 RECOMPUTE = ("none", "selective", "full")
 OPTIMIZERS = ("adam_mixed", "sgd")
-SCHEDULES = ("1f1b",)
+# `1f1b`: PipeDream-flush (DESIGN §7); `interleaved`: Megatron-LM's interleaved 1F1B with `chunks` model
+# chunks per device (Narayanan et al. SC21 §2.2.2; phaze/placement/interleaved.py).
+SCHEDULES = ("1f1b", "interleaved")
 # How a layer's ops are grouped into kernels (phaze/model/fusion.py): `fused` = PHAZE's fusion pass (what
 # an accelerator compiler does); `megatron_sc21` = the kernels of Megatron-LM as measured by Narayanan et al.
 KERNELS = ("fused", "megatron_sc21")
@@ -49,6 +51,7 @@ class ParallelismConfig:
     sequence_parallel: bool = False
     optimizer: str = "adam_mixed"
     schedule: str = "1f1b"
+    chunks: int = 2  # model chunks per device, used by schedule=interleaved only
     kernels: str = "fused"
     fixed: FixedStrategy | None = field(default_factory=FixedStrategy)
 
@@ -82,6 +85,9 @@ def validate(cfg: ParallelismConfig, model: ModelConfig | None = None) -> None:
         raise ConfigError("parallelism.optimizer", cfg.optimizer, f"one of {', '.join(OPTIMIZERS)}")
     if cfg.schedule not in SCHEDULES:
         raise ConfigError("parallelism.schedule", cfg.schedule, f"one of {', '.join(SCHEDULES)}")
+    _positive("parallelism.chunks", cfg.chunks)
+    if cfg.schedule == "interleaved" and cfg.chunks < 2:
+        raise ConfigError("parallelism.chunks", cfg.chunks, "at least 2 with parallelism.schedule=interleaved")
     if cfg.kernels not in KERNELS:
         raise ConfigError("parallelism.kernels", cfg.kernels, f"one of {', '.join(KERNELS)}")
     if cfg.fixed_strategy is not None:

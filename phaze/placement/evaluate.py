@@ -18,6 +18,7 @@ from phaze.hardware import Accelerators
 from phaze.model import ModelGraphs, build_model
 from phaze.model.summary import kaplan_train_flops_per_token
 from phaze.placement.chain_builder import build_chain
+from phaze.placement.interleaved import best_interleaved, evaluate_interleaved, interleaved_memory_rows
 from phaze.placement.layer_times import LayerTimes, layer_times, refine
 from phaze.placement.optimal import best_placement
 from phaze.placement.pipeline import evaluate_literature
@@ -106,11 +107,15 @@ class DesignEvaluator:
 
     def best(self, s: Setting, optimistic: bool = False) -> Outcome:
         chain, spec = self.chain(s, optimistic), placement_spec(self.par, self.acc, s)
+        if self.par.schedule == "interleaved":
+            return Outcome(s, best_interleaved(chain, spec, self.par.chunks), chain, spec)
         return Outcome(s, best_placement(chain, spec), chain, spec)
 
     def given(self, s: Setting, data: int, pipeline: int) -> Outcome:
-        """A given (d, p) with the literature stage split (DESIGN §7)."""
+        """A given (d, p) with the literature stage split (DESIGN §7), per chunk when interleaved."""
         chain, spec = self.chain(s), placement_spec(self.par, self.acc, s)
+        if self.par.schedule == "interleaved":
+            return Outcome(s, evaluate_interleaved(chain, spec, data, pipeline, self.par.chunks), chain, spec)
         return Outcome(s, evaluate_literature(chain, spec, data, pipeline), chain, spec)
 
 
@@ -179,6 +184,8 @@ def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
     """Per stage: weights + gradients + optimizer state, activations in flight, extra (logits) bytes."""
     assert isinstance(o.result, Placement) and o.chain is not None and o.spec is not None
     p, chain, spec = o.result, o.chain, o.spec
+    if p.chunks > 1:
+        return interleaved_memory_rows(p, chain, spec)
     rows = []
     for k, (a, b) in enumerate(zip(p.cuts[:-1], p.cuts[1:], strict=True)):
         inflight = min(p.pipeline - k, p.microbatches_per_replica)
@@ -211,7 +218,7 @@ def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_tota
         "memory_per_device_bytes": p.memory_per_device_bytes,
         "placement": {"data": p.data, "pipeline": p.pipeline, "tensor": p.tensor, "microbatch": s.microbatch,
                       "recompute": s.recompute, "stages": list(p.stage_layers), "cuts": list(p.cuts),
-                      "devices_used": p.devices_used},
+                      "chunks": p.chunks, "devices_used": p.devices_used},
         "iteration": {"pipeline_s": p.pipeline_s, "allreduce_s": p.allreduce_s, "optimizer_s": p.optimizer_s,
                       "max_stage_load_s": p.max_load_s},
         "memory_per_stage": memory_breakdown(o),

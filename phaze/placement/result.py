@@ -28,7 +28,8 @@ class Placement:
     """One priced placement: d replicas of an S-stage pipeline, t devices per stage (DESIGN §7).
 
     cuts: S+1 layer indices; stage k (0-based here) runs chain layers `[cuts[k], cuts[k+1])`, where layer 0
-    is the embedding, 1..L the blocks and L+1 the head.
+    is the embedding, 1..L the blocks and L+1 the head. With the interleaved schedule (chunks = v > 1) there
+    are S·v + 1 cuts, chunk c runs on device c mod S, and the per-stage tuples hold one entry per device.
     iteration_s = pipeline_s + allreduce_s + optimizer_s is the time per batch (TPB).
     """
 
@@ -46,6 +47,7 @@ class Placement:
     stage_params: tuple[float, ...]
     stage_memory_bytes: tuple[float, ...]
     throughput_samples_s: float
+    chunks: int = 1  # model chunks per device: 1 = 1F1B, v > 1 = interleaved 1F1B
 
     feasible = True
 
@@ -55,7 +57,7 @@ class Placement:
 
     @property
     def stage_layers(self) -> tuple[int, ...]:
-        """Number of chain layers in each stage."""
+        """Number of chain layers in each stage (each chunk when interleaved)."""
         return tuple(b - a for a, b in pairwise(self.cuts))
 
     @property

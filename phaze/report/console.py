@@ -78,12 +78,24 @@ def _placement_row(table: Table, label: str, entry: Any) -> None:
                   f"{entry['iteration_s']:.4g}", f"{entry['mfu']:.1%}",
                   f"{entry['memory_per_device_bytes'] / GIB:,.2f}",
                   f"d={p['data']} p={p['pipeline']} t={p['tensor']}", f"b={p['microbatch']} {p['recompute']}",
-                  f"{p['devices_used']} devices, stages of {_stage_sizes(p['stages'])} layers")
+                  f"{p['devices_used']} devices, {_stage_note(p)}")
+
+
+def _stage_note(p: dict[str, Any]) -> str:
+    chunks = p.get("chunks", 1)
+    if chunks > 1:
+        return f"interleaved: {chunks} chunks per device of {_stage_sizes(p['stages'])} layers"
+    return f"stages of {_stage_sizes(p['stages'])} layers"
 
 
 def _stage_sizes(stages: list[int]) -> str:
     sizes = sorted(set(stages))
     return "/".join(str(s) for s in sizes)
+
+
+def _layer_ranges(row: dict[str, Any]) -> str:
+    ranges = row.get("chunks", [row["layers"]])
+    return ",".join(f"{a}..{b - 1}" for a, b in ranges)
 
 
 def print_placements(result: dict[str, Any], console: Console | None = None) -> None:
@@ -108,7 +120,7 @@ def print_placements(result: dict[str, Any], console: Console | None = None) -> 
             if row is None:
                 mem.add_row("...", f"{len(rows) - 6} more", *([""] * 4))
                 continue
-            mem.add_row(str(row["stage"]), f"{row['layers'][0]}..{row['layers'][1] - 1}",
+            mem.add_row(str(row["stage"]), _layer_ranges(row),
                         str(row["inflight_microbatches"]), f"{row['weights_grads_optimizer_bytes'] / GIB:.2f}",
                         f"{row['activation_bytes'] / GIB:.2f}", f"{row['total_bytes'] / GIB:.2f}")
         console.print(mem)

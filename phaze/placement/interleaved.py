@@ -1,0 +1,189 @@
+"""Megatron-LM's interleaved 1F1B schedule: v model chunks per device (Narayanan et al. SC21 §2.2.2).
+
+The chain [embed, L blocks, head] is cut into S·v chunks by the literature rule applied to S·v virtual
+stages (the first `L mod S·v` chunks get one block more; embed joins chunk 0, head the last chunk); chunk c
+runs on device c mod S. Why it is faster: a micro-batch now crosses the pipeline v times in pieces 1/v as
+long, so the bubble shrinks from (S − 1) to (S − 1)/v stage loads, at v times the pipeline sends:
+
+    TPB = max_j load_j · (ceil(m/d) + (S − 1)/v) + AR_d(max_j P_j) + opt_step(max_j P_j)
+
+where load_j sums device j's chunks' stage loads (each chunk pays its own boundary sends). Megatron-LM runs
+it only when the micro-batches per replica are a multiple of S, and we require the same.
+
+Memory: device j (0-based) runs W_j = 2·(S − j − 1) + (v − 1)·S warm-up forwards, then one forward and one
+backward at a time, so at most W_j + 1 chunk-micro-batches are in flight (all m'·v of them if fewer); which
+chunk each forward and backward unit belongs to follows the schedule's order (Megatron-LM
+`forward_backward_pipelining_with_interleaving`, `get_model_chunk_id`: forwards go chunk 0..v−1 in groups
+of S micro-batches, backwards v−1..0). The activation peak is simulated over one period of the steady state.
+When the micro-batches per replica equal S, every forward runs first (Megatron-LM does the same).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from phaze.placement.pipeline import literature_cuts
+from phaze.placement.problem import LayerChain, PlacementSpec
+from phaze.placement.result import Infeasible, Placement
+from phaze.placement.stages import range_sum, stage_load_s, stage_params
+from phaze.placement.timing import dp_allreduce_s, iteration_s, optimizer_step_s, pipeline_s
+
+
+@dataclass(frozen=True)
+class Layout:
+    """S devices holding v chunks each: chunk cuts and per-device loads and parameters (independent of d)."""
+
+    stages: int
+    chunks: int
+    cuts: tuple[int, ...]  # S·v + 1 chain indices; chunk c is [cuts[c], cuts[c+1]) on device c mod S
+    loads: tuple[float, ...]  # per device: its chunks' stage loads (compute + boundary sends)
+    params: tuple[float, ...]  # per device
+
+    def chunk_range(self, device: int, local: int) -> tuple[int, int]:
+        c = local * self.stages + device
+        return self.cuts[c], self.cuts[c + 1]
+
+
+def layout(chain: LayerChain, stages: int, chunks: int) -> Layout | Infeasible:
+    blocks = chain.n - 2
+    if stages < 2:
+        return Infeasible(f"the interleaved schedule needs a pipeline of at least 2 stages, got p={stages}")
+    if blocks < stages * chunks:
+        return Infeasible(f"p·v = {stages}·{chunks} = {stages * chunks} chunks exceed the L={blocks} blocks")
+    cuts = literature_cuts(blocks, stages * chunks)
+    assert not isinstance(cuts, Infeasible)
+    loads, params = [], []
+    for j in range(stages):
+        ranges = [(cuts[c], cuts[c + 1]) for c in range(j, stages * chunks, stages)]
+        loads.append(sum(stage_load_s(chain, a, b) for a, b in ranges))
+        params.append(sum(stage_params(chain, a, b) for a, b in ranges))
+    return Layout(stages, chunks, cuts, tuple(loads), tuple(params))
+
+
+def warmup_units(stages: int, device: int, chunks: int) -> int:
+    """Forward chunk-micro-batches device `device` runs before its first backward (Megatron-LM)."""
+    return 2 * (stages - device - 1) + (chunks - 1) * stages
+
+
+def _chunk_of(unit: int, stages: int, chunks: int, forward: bool) -> int:
+    local = (unit // stages) % chunks
+    return local if forward else chunks - 1 - local
+
+
+def peak_inflight(stages: int, device: int, chunks: int, per_replica: int,
+                  chunk_bytes: tuple[float, ...]) -> tuple[float, tuple[int, ...]]:
+    """(activation bytes, units per chunk) at the device's peak; `chunk_bytes[k]` = one unit of chunk k."""
+    total = per_replica * chunks
+    warm = total if per_replica == stages else min(warmup_units(stages, device, chunks), total)
+    held = [0] * chunks
+    for u in range(warm):
+        held[_chunk_of(u, stages, chunks, True)] += 1
+
+    def size(counts: list[int]) -> float:
+        return sum(n * b for n, b in zip(counts, chunk_bytes, strict=True))
+
+    best, best_held = size(held), tuple(held)
+    # steady state: forward unit warm + k, then backward unit k; the pattern repeats every S·v units
+    for k in range(min(total - warm, 2 * stages * chunks)):
+        held[_chunk_of(warm + k, stages, chunks, True)] += 1
+        if size(held) > best:
+            best, best_held = size(held), tuple(held)
+        held[_chunk_of(k, stages, chunks, False)] -= 1
+    return best, best_held
+
+
+def device_memory(chain: LayerChain, spec: PlacementSpec, lay: Layout, device: int,
+                  per_replica: int) -> tuple[float, tuple[int, ...]]:
+    ranges = [lay.chunk_range(device, k) for k in range(lay.chunks)]
+    acts = tuple(range_sum(chain.act_bytes, a, b) for a, b in ranges)
+    act, held = peak_inflight(lay.stages, device, lay.chunks, per_replica, acts)
+    extra = sum(range_sum(chain.extra_bytes, a, b) for a, b in ranges)
+    return (lay.params[device] * spec.bytes_per_param + act) + extra, held
+
+
+def price(chain: LayerChain, spec: PlacementSpec, lay: Layout, data: int) -> Placement | Infeasible:
+    """TPB and memory of `data` replicas of the interleaved pipeline `lay`."""
+    if isinstance(data, bool) or not isinstance(data, int) or data < 1:
+        return Infeasible(f"data-parallel degree d={data!r} must be a positive integer")
+    m, t, s, v = spec.microbatches, spec.tensor_width, lay.stages, lay.chunks
+    if data > m:
+        return Infeasible(f"data-parallel degree d={data} exceeds the m={m} micro-batches per batch")
+    if data * s * t > spec.devices:
+        return Infeasible(f"d·S·t = {data}·{s}·{t} = {data * s * t} devices exceeds the N={spec.devices} available")
+    per_replica = spec.microbatches_per_replica(data)
+    if per_replica % s:
+        return Infeasible(f"the interleaved schedule needs the ceil(m/d) = {per_replica} micro-batches per "
+                          f"replica to be a multiple of p={s}")
+    memory = tuple(device_memory(chain, spec, lay, j, per_replica)[0] for j in range(s))
+    over = [(mem - spec.hbm_bytes, j) for j, mem in enumerate(memory) if mem > spec.hbm_bytes]
+    if over:
+        excess, j = max(over)
+        return Infeasible(f"device {j + 1} of {s} ({v} chunks) needs {memory[j]:.6g} bytes, {excess:.6g} over "
+                          f"hbm_bytes={spec.hbm_bytes:.6g} ({len(over)} device(s) over)")
+    max_load, max_params = max(lay.loads), max(lay.params)
+    fill = float(per_replica) + (s - 1) / v
+    tpb = iteration_s(max_load, fill, max_params, float(data), spec)
+    return Placement(
+        data=data, pipeline=s, tensor=t, cuts=lay.cuts, microbatches_per_replica=per_replica,
+        iteration_s=tpb, max_load_s=max_load, pipeline_s=pipeline_s(max_load, fill),
+        allreduce_s=dp_allreduce_s(max_params, float(data), spec), optimizer_s=optimizer_step_s(max_params, spec),
+        stage_load_s=lay.loads, stage_params=lay.params, stage_memory_bytes=memory,
+        throughput_samples_s=spec.global_batch / tpb if tpb > 0 else float("inf"), chunks=v)
+
+
+def evaluate_interleaved(chain: LayerChain, spec: PlacementSpec, data: int, pipeline: int,
+                         chunks: int) -> Placement | Infeasible:
+    """A given (d, p) run with the interleaved schedule of `chunks` chunks per device."""
+    lay = layout(chain, pipeline, chunks)
+    return lay if isinstance(lay, Infeasible) else price(chain, spec, lay, int(data))
+
+
+def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Placement | Infeasible:
+    """The fastest (S, d) with the interleaved schedule (ties: fewer stages, then smaller d).
+
+    Every admissible cell is timed; memory, the only costly part, is checked only for a cell that would beat
+    the incumbent. The returned placement is `price` of that cell, the same number `evaluate_interleaved`
+    gives for it.
+    """
+    blocks, per_stage, m = chain.n - 2, spec.devices // spec.tensor_width, spec.microbatches
+    best: Placement | None = None
+    first_reason: str | None = None
+    for s in range(2, min(blocks // chunks, per_stage) + 1):
+        lay = layout(chain, s, chunks)
+        if isinstance(lay, Infeasible):
+            continue
+        max_load, max_params = max(lay.loads), max(lay.params)
+        for d in range(1, min(per_stage // s, m) + 1):
+            q = spec.microbatches_per_replica(d)
+            if q % s:
+                continue
+            tpb = iteration_s(max_load, float(q) + (s - 1) / chunks, max_params, float(d), spec)
+            if best is not None and not tpb < best.iteration_s:
+                continue
+            placed = price(chain, spec, lay, d)
+            if isinstance(placed, Placement):
+                best = placed
+            elif first_reason is None:
+                first_reason = placed.reason
+    if best is not None:
+        return best
+    return Infeasible(first_reason or f"no (p, d) with 2 <= p, p·v <= L={blocks} (v={chunks}), d·p·t <= "
+                      f"N={spec.devices} and ceil(m/d) a multiple of p (m={m}, t={spec.tensor_width})")
+
+
+def interleaved_memory_rows(p: Placement, chain: LayerChain, spec: PlacementSpec) -> list[dict[str, Any]]:
+    """Per device: its chunks' layer ranges, chunk-micro-batches in flight at its peak, bytes."""
+    lay = layout(chain, p.pipeline, p.chunks)
+    assert not isinstance(lay, Infeasible)
+    rows = []
+    for j in range(p.pipeline):
+        total, held = device_memory(chain, spec, lay, j, p.microbatches_per_replica)
+        ranges = [list(lay.chunk_range(j, k)) for k in range(p.chunks)]
+        weights = lay.params[j] * spec.bytes_per_param
+        extra = sum(float(chain.extra_bytes[a:b].sum()) for a, b in ranges)
+        rows.append({"stage": j + 1, "layers": [ranges[0][0], ranges[-1][1]], "chunks": ranges,
+                     "inflight_microbatches": sum(held), "inflight_per_chunk": list(held), "params": lay.params[j],
+                     "weights_grads_optimizer_bytes": weights, "activation_bytes": total - weights - extra,
+                     "extra_bytes": extra, "total_bytes": total})
+    return rows
