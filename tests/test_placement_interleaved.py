@@ -89,12 +89,20 @@ def test_memory_uses_the_in_flight_units() -> None:
 @pytest.mark.parametrize(("data", "stages", "chunks", "needle"), [
     (1, 1, 2, "at least 2 stages"),
     (1, 2, 3, "exceed the L=4 blocks"),
-    (3, 2, 2, "multiple of p=2"),  # ceil(8/3) = 3 micro-batches per replica
+    (3, 2, 2, "multiple of p=2"),  # 8 micro-batches do not split evenly over 3 replicas
     (2, 2, 2, "exceeds the N=2"),
 ])
 def test_infeasible_strategies_say_why(data: int, stages: int, chunks: int, needle: str) -> None:
     got = evaluate_interleaved(_uniform(4), _spec(devices=2 if data == 2 else 8), data, stages, chunks)
     assert isinstance(got, Infeasible) and needle in got.reason
+
+
+def test_micro_batches_per_replica_must_be_a_multiple_of_the_stages() -> None:
+    # 8 micro-batches over d = 4 replicas: 2 each, not a multiple of p = 4; over d = 2: 4 each, fine
+    chain, spec = _uniform(8), _spec(devices=16)
+    bad = evaluate_interleaved(chain, spec, 4, 4, 2)
+    assert isinstance(bad, Infeasible) and "whole multiple of p=4" in bad.reason
+    assert isinstance(evaluate_interleaved(chain, spec, 2, 4, 2), Placement)
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -138,7 +146,6 @@ def test_evaluate_cli_with_interleaved_schedule(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("overrides", "field"), [
     (["task=evaluate", "hw=a100", "parallelism.schedule=interleaved", "parallelism.chunks=1"], "parallelism.chunks"),
-    (["parallelism.schedule=interleaved"], "parallelism.schedule"),  # task=search prices 1F1B only
     (["task=evaluate", "hw=a100", "parallelism.schedule=gpipe"], "parallelism.schedule"),
 ])
 def test_bad_schedule_input_is_one_line(overrides: list[str], field: str, tmp_path: Path) -> None:

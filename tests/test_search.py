@@ -47,7 +47,9 @@ CPSAT_SPACE = ["hw.space.n_tc.max=2", "hw.space.n_vc.max=2", "hw.space.tc_width.
 
 
 @pytest.mark.parametrize(("overrides", "size"), [([*TINY, "solver=greedy"], (100, 1000)),
-                                                 ([*TINY, *CPSAT_SPACE], (20, 100))], ids=["greedy", "cpsat"])
+                                                 ([*TINY, *CPSAT_SPACE], (20, 100)),
+                                                 ([*TINY, "solver=greedy", "parallelism.schedule=interleaved"],
+                                                  (100, 1000))], ids=["greedy", "cpsat", "interleaved"])
 def test_pruned_search_finds_the_exhaustive_best(overrides: list[str], size: tuple[int, int]) -> None:
     acc, pruned = _search(overrides, pruning=True)
     _, full = _search(overrides, pruning=False)
@@ -61,6 +63,8 @@ def test_pruned_search_finds_the_exhaustive_best(overrides: list[str], size: tup
     exact = {(r.candidate, r.setting): r.achieved for r in full.pairs()}
     evaluated = [r for r in pruned.pairs() if r.status in (OPTIMAL, FEASIBLE)]
     assert evaluated and all(exact[(r.candidate, r.setting)] == r.achieved for r in evaluated)
+    if "parallelism.schedule=interleaved" in overrides:  # v = 2 chunks per device: 2·p chunks listed
+        assert all(len(r.placement["stages"]) == 2 * r.placement["pipeline"] for r in evaluated)
     assert sum(r.status == "pruned" for r in pruned.pairs()) > len(pruned.pairs()) // 2  # pruning does prune
     # the optimistic bound never undercuts a real placement
     assert all(r.optimistic >= r.achieved * (1 - 1e-12) for r in full.pairs())

@@ -56,9 +56,6 @@ def validate(cfg: DictConfig) -> None:
     tracking.validate(as_object(cfg, "tracking"))
     if cfg.task.name == "merge" and not cfg.merge.dirs:
         raise ConfigError("merge.dirs", [], "the run directories of every search shard, e.g. merge.dirs=[a,b]")
-    if cfg.task.name == "search" and cfg.parallelism.schedule != "1f1b":
-        raise ConfigError("parallelism.schedule", cfg.parallelism.schedule,
-                          "1f1b for task=search (its bounds assume it); interleaved runs with task=evaluate")
     if cfg.task.name == "search" and cfg.hw.space is None:
         raise ConfigError("hw", cfg.hw.name, "task=search needs a search space: hw=search (or task=evaluate)")
     if cfg.task.name == "inspect":

@@ -8,7 +8,10 @@ long, so the bubble shrinks from (S − 1) to (S − 1)/v stage loads, at v time
     TPB = max_j load_j · (ceil(m/d) + (S − 1)/v) + AR_d(max_j P_j) + opt_step(max_j P_j)
 
 where load_j sums device j's chunks' stage loads (each chunk pays its own boundary sends). Megatron-LM runs
-it only when the micro-batches per replica are a multiple of S, and we require the same.
+it only when every replica gets the same m/d micro-batches and that is a multiple of S
+(`get_forward_backward_func`), and we require the same. Two departures, both generalisations: Megatron-LM
+needs L divisible by S·v (here the remainder goes to the first chunks, as the 1F1B literature rule does), and
+its 2021 code needed S > 2 (current Megatron-core allows S = 2 with overlapped p2p; so does phaze).
 
 Memory: device j (0-based) runs W_j = 2·(S − j − 1) + (v − 1)·S warm-up forwards, then one forward and one
 backward at a time, so at most W_j + 1 chunk-micro-batches are in flight (all m'·v of them if fewer); which
@@ -21,12 +24,12 @@ When the micro-batches per replica equal S, every forward runs first (Megatron-L
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from phaze.placement.pipeline import literature_cuts
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
-from phaze.placement.stages import range_sum, stage_load_s, stage_params
 from phaze.placement.timing import dp_allreduce_s, iteration_s, optimizer_step_s, pipeline_s
 
 
@@ -39,6 +42,8 @@ class Layout:
     cuts: tuple[int, ...]  # S·v + 1 chain indices; chunk c is [cuts[c], cuts[c+1]) on device c mod S
     loads: tuple[float, ...]  # per device: its chunks' stage loads (compute + boundary sends)
     params: tuple[float, ...]  # per device
+    acts: tuple[tuple[float, ...], ...]  # per device, per local chunk: activation bytes of one micro-batch
+    extra: tuple[float, ...]  # per device: once-only bytes of its chunks
 
     def chunk_range(self, device: int, local: int) -> tuple[int, int]:
         c = local * self.stages + device
@@ -53,12 +58,19 @@ def layout(chain: LayerChain, stages: int, chunks: int) -> Layout | Infeasible:
         return Infeasible(f"p·v = {stages}·{chunks} = {stages * chunks} chunks exceed the L={blocks} blocks")
     cuts = literature_cuts(blocks, stages * chunks)
     assert not isinstance(cuts, Infeasible)
-    loads, params = [], []
+    # Python lists summed left to right: the same floats as stages.range_sum, without a numpy call per range
+    load, par, act, ext = (a.tolist() for a in (chain.load_s, chain.params, chain.act_bytes, chain.extra_bytes))
+    p2p, n = chain.boundary_p2p_s.tolist(), chain.n
+    loads, params, acts, extra = [], [], [], []
     for j in range(stages):
         ranges = [(cuts[c], cuts[c + 1]) for c in range(j, stages * chunks, stages)]
-        loads.append(sum(stage_load_s(chain, a, b) for a, b in ranges))
-        params.append(sum(stage_params(chain, a, b) for a, b in ranges))
-    return Layout(stages, chunks, cuts, tuple(loads), tuple(params))
+        # stages.stage_load_s per chunk: compute + output send (not the last) + input-gradient send (not the first)
+        loads.append(sum((sum(load[a:b]) + (p2p[b - 1] if b < n else 0.0)) + (p2p[a - 1] if a > 0 else 0.0)
+                         for a, b in ranges))
+        params.append(sum(sum(par[a:b]) for a, b in ranges))  # no chunk is the whole chain: no tied copy
+        acts.append(tuple(sum(act[a:b]) for a, b in ranges))
+        extra.append(sum(sum(ext[a:b]) for a, b in ranges))
+    return Layout(stages, chunks, cuts, tuple(loads), tuple(params), tuple(acts), tuple(extra))
 
 
 def warmup_units(stages: int, device: int, chunks: int) -> int:
@@ -71,39 +83,50 @@ def _chunk_of(unit: int, stages: int, chunks: int, forward: bool) -> int:
     return local if forward else chunks - 1 - local
 
 
-def peak_inflight(stages: int, device: int, chunks: int, per_replica: int,
-                  chunk_bytes: tuple[float, ...]) -> tuple[float, tuple[int, ...]]:
-    """(activation bytes, units per chunk) at the device's peak; `chunk_bytes[k]` = one unit of chunk k."""
+@lru_cache(maxsize=4096)
+def held_states(stages: int, device: int, chunks: int, per_replica: int) -> tuple[tuple[int, ...], ...]:
+    """Every distinct count of in-flight units per chunk the device passes through at a forward (the only
+    moments memory grows), in schedule order; the pattern repeats every S·v units, so two periods suffice."""
     total = per_replica * chunks
     warm = total if per_replica == stages else min(warmup_units(stages, device, chunks), total)
     held = [0] * chunks
     for u in range(warm):
         held[_chunk_of(u, stages, chunks, True)] += 1
-
-    def size(counts: list[int]) -> float:
-        return sum(n * b for n, b in zip(counts, chunk_bytes, strict=True))
-
-    best, best_held = size(held), tuple(held)
-    # steady state: forward unit warm + k, then backward unit k; the pattern repeats every S·v units
+    states = [tuple(held)]
+    # steady state: forward unit warm + k, then backward unit k
     for k in range(min(total - warm, 2 * stages * chunks)):
         held[_chunk_of(warm + k, stages, chunks, True)] += 1
-        if size(held) > best:
-            best, best_held = size(held), tuple(held)
+        states.append(tuple(held))
         held[_chunk_of(k, stages, chunks, False)] -= 1
+    return tuple(dict.fromkeys(states))
+
+
+def peak_inflight(stages: int, device: int, chunks: int, per_replica: int,
+                  chunk_bytes: tuple[float, ...]) -> tuple[float, tuple[int, ...]]:
+    """(activation bytes, units per chunk) at the device's peak; `chunk_bytes[k]` = one unit of chunk k."""
+    best, best_held = -1.0, ()
+    for held in held_states(stages, device, chunks, per_replica):
+        size = sum(n * b for n, b in zip(held, chunk_bytes, strict=True))
+        if size > best:
+            best, best_held = size, held
     return best, best_held
 
 
-def device_memory(chain: LayerChain, spec: PlacementSpec, lay: Layout, device: int,
-                  per_replica: int) -> tuple[float, tuple[int, ...]]:
-    ranges = [lay.chunk_range(device, k) for k in range(lay.chunks)]
-    acts = tuple(range_sum(chain.act_bytes, a, b) for a, b in ranges)
-    act, held = peak_inflight(lay.stages, device, lay.chunks, per_replica, acts)
-    extra = sum(range_sum(chain.extra_bytes, a, b) for a, b in ranges)
-    return (lay.params[device] * spec.bytes_per_param + act) + extra, held
+def device_memory(spec: PlacementSpec, lay: Layout, device: int, per_replica: int) -> tuple[float, tuple[int, ...]]:
+    """(bytes, chunk-micro-batches in flight per chunk) of one device at its peak."""
+    act, held = peak_inflight(lay.stages, device, lay.chunks, per_replica, lay.acts[device])
+    return (lay.params[device] * spec.bytes_per_param + act) + lay.extra[device], held
 
 
-def price(chain: LayerChain, spec: PlacementSpec, lay: Layout, data: int) -> Placement | Infeasible:
-    """TPB and memory of `data` replicas of the interleaved pipeline `lay`."""
+def layout_memory(spec: PlacementSpec, lay: Layout, per_replica: int) -> tuple[float, ...]:
+    """Bytes per device of `lay` with `per_replica` micro-batches per replica (independent of the loads)."""
+    return tuple(device_memory(spec, lay, j, per_replica)[0] for j in range(lay.stages))
+
+
+def price(chain: LayerChain, spec: PlacementSpec, lay: Layout, data: int,
+          memory: tuple[float, ...] | None = None) -> Placement | Infeasible:
+    """TPB and memory of `data` replicas of the interleaved pipeline `lay` (`memory`: `layout_memory` of it,
+    when the caller has it)."""
     if isinstance(data, bool) or not isinstance(data, int) or data < 1:
         return Infeasible(f"data-parallel degree d={data!r} must be a positive integer")
     m, t, s, v = spec.microbatches, spec.tensor_width, lay.stages, lay.chunks
@@ -112,10 +135,11 @@ def price(chain: LayerChain, spec: PlacementSpec, lay: Layout, data: int) -> Pla
     if data * s * t > spec.devices:
         return Infeasible(f"d·S·t = {data}·{s}·{t} = {data * s * t} devices exceeds the N={spec.devices} available")
     per_replica = spec.microbatches_per_replica(data)
-    if per_replica % s:
-        return Infeasible(f"the interleaved schedule needs the ceil(m/d) = {per_replica} micro-batches per "
-                          f"replica to be a multiple of p={s}")
-    memory = tuple(device_memory(chain, spec, lay, j, per_replica)[0] for j in range(s))
+    if m % data or per_replica % s:
+        return Infeasible(f"the interleaved schedule needs m/d micro-batches per replica (m={m}, d={data}) to be "
+                          f"a whole multiple of p={s}")
+    if memory is None:
+        memory = layout_memory(spec, lay, per_replica)
     over = [(mem - spec.hbm_bytes, j) for j, mem in enumerate(memory) if mem > spec.hbm_bytes]
     if over:
         excess, j = max(over)
@@ -154,14 +178,17 @@ def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Pla
         if isinstance(lay, Infeasible):
             continue
         max_load, max_params = max(lay.loads), max(lay.params)
+        memory: dict[int, tuple[float, ...]] = {}  # per micro-batches per replica: it alone sets the memory
         for d in range(1, min(per_stage // s, m) + 1):
             q = spec.microbatches_per_replica(d)
-            if q % s:
+            if m % d or q % s:
                 continue
             tpb = iteration_s(max_load, float(q) + (s - 1) / chunks, max_params, float(d), spec)
             if best is not None and not tpb < best.iteration_s:
                 continue
-            placed = price(chain, spec, lay, d)
+            if q not in memory:
+                memory[q] = layout_memory(spec, lay, q)
+            placed = price(chain, spec, lay, d, memory[q])
             if isinstance(placed, Placement):
                 best = placed
             elif first_reason is None:
@@ -169,7 +196,7 @@ def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Pla
     if best is not None:
         return best
     return Infeasible(first_reason or f"no (p, d) with 2 <= p, p·v <= L={blocks} (v={chunks}), d·p·t <= "
-                      f"N={spec.devices} and ceil(m/d) a multiple of p (m={m}, t={spec.tensor_width})")
+                      f"N={spec.devices} and m/d a whole multiple of p (m={m}, t={spec.tensor_width})")
 
 
 def interleaved_memory_rows(p: Placement, chain: LayerChain, spec: PlacementSpec) -> list[dict[str, Any]]:
@@ -178,10 +205,9 @@ def interleaved_memory_rows(p: Placement, chain: LayerChain, spec: PlacementSpec
     assert not isinstance(lay, Infeasible)
     rows = []
     for j in range(p.pipeline):
-        total, held = device_memory(chain, spec, lay, j, p.microbatches_per_replica)
+        total, held = device_memory(spec, lay, j, p.microbatches_per_replica)
         ranges = [list(lay.chunk_range(j, k)) for k in range(p.chunks)]
-        weights = lay.params[j] * spec.bytes_per_param
-        extra = sum(float(chain.extra_bytes[a:b].sum()) for a, b in ranges)
+        weights, extra = lay.params[j] * spec.bytes_per_param, lay.extra[j]
         rows.append({"stage": j + 1, "layers": [ranges[0][0], ranges[-1][1]], "chunks": ranges,
                      "inflight_microbatches": sum(held), "inflight_per_chunk": list(held), "params": lay.params[j],
                      "weights_grads_optimizer_bytes": weights, "activation_bytes": total - weights - extra,

@@ -11,6 +11,11 @@ are >= 0, and the largest stage holds at least the mean parameters. Only S for w
 fits in memory count (memory does not depend on the candidate); d ranges over every d <= m with
 d·S·t <= N (a relaxation: more d than memory may allow). The bound is the minimum over (S, d). Terms
 other than A depend on the setting only, so they are tabulated once and the candidates share them.
+
+With the interleaved schedule (v chunks per device, phaze/placement/interleaved.py) the same argument holds
+per device — a device carries at least the mean load and the largest layer, and at least the mean
+parameters — with the pipeline factor m/d + (S − 1)/v, S from 2 to L/v, and only the d that divide m
+into a multiple of S per replica. Memory is not checked there (a relaxation: the exact evaluation checks it).
 """
 
 from __future__ import annotations
@@ -53,8 +58,31 @@ def _pareto_lines(fill: NDArray[np.float64], fixed: NDArray[np.float64]) -> tupl
     return fill[idx], fixed[idx]
 
 
-def setting_bound(chain: LayerChain, spec: PlacementSpec) -> SettingBound:
+def _interleaved_bound(chain: LayerChain, spec: PlacementSpec, chunks: int) -> SettingBound:
+    t, m = spec.tensor_width, spec.microbatches
+    total_p, max_p = float(chain.params.sum()), float(chain.params.max())
+    stages, fills, fixeds = [], [], []
+    for s in range(2, min((chain.n - 2) // chunks, spec.devices // t) + 1):
+        d = np.arange(1, min(m, spec.devices // (s * t)) + 1, dtype=np.float64)
+        d = d[(m % d == 0) & ((m // d) % s == 0)]
+        if d.size == 0:
+            continue
+        p_s = max(total_p / s, max_p)
+        fill = np.ceil(m / d) + (s - 1) / chunks
+        fixed = dp_allreduce_s(p_s, d, spec) + p_s * spec.opt_bytes_touched_per_param / spec.hbm_bw_bytes_per_s
+        f, g = _pareto_lines(fill, fixed)
+        stages.append(s)
+        fills.append(f)
+        fixeds.append(g)
+    reason = "" if stages else (f"infeasible: no (p, d) for the interleaved schedule with {chunks} chunks: "
+                                "2 <= p, p·v <= L, d·p·t <= N and m/d a whole multiple of p")
+    return SettingBound(tuple(stages), tuple(fills), tuple(fixeds), reason)
+
+
+def setting_bound(chain: LayerChain, spec: PlacementSpec, schedule: str = "1f1b", chunks: int = 1) -> SettingBound:
     """Tabulate F and G for every memory-feasible S (loads in `chain` are ignored)."""
+    if schedule == "interleaved":
+        return _interleaved_bound(chain, spec, chunks)
     n, t, m = chain.n, spec.tensor_width, spec.microbatches
     total_p, max_p = float(chain.params.sum()), float(chain.params.max())
     whole_p = stage_params(chain, 0, n)  # one stage keeps a tied copy once

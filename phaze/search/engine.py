@@ -25,6 +25,7 @@ from phaze.config.parallelism import ParallelismConfig
 from phaze.config.solver import SolverConfig
 from phaze.placement.chain_builder import build_chain
 from phaze.placement.evaluate import placement_spec
+from phaze.placement.interleaved import best_interleaved
 from phaze.placement.optimal import best_placement
 from phaze.placement.result import Placement
 from phaze.placement.settings import Setting
@@ -64,7 +65,7 @@ def make_plan(space: SpaceTimes, settings: list[Setting], par: ParallelismConfig
         template = build_chain(graphs, dict.fromkeys(("embed", "block", "head"), 0.0), s.recompute,
                                space.acc.row(0))
         spec = placement_spec(par, space.acc, s)
-        bound = setting_bound(template, spec)
+        bound = setting_bound(template, spec, par.schedule, par.chunks)
         if not bound.feasible:
             infeasible[i] = bound.reason
             continue
@@ -145,7 +146,9 @@ def decide(r: PairResult, incumbent: float, solver_name: str) -> str | None:
 def _dp(space: SpaceTimes, s: Setting, loads: dict[str, float], par: ParallelismConfig) -> Placement | None:
     graphs = space.graphs[(s.microbatch, s.tensor)]
     chain = build_chain(graphs, loads, s.recompute, space.acc.row(0))
-    result = best_placement(chain, placement_spec(par, space.acc, s))
+    spec = placement_spec(par, space.acc, s)
+    interleaved = par.schedule == "interleaved"
+    result = best_interleaved(chain, spec, par.chunks) if interleaved else best_placement(chain, spec)
     return result if isinstance(result, Placement) else None
 
 
@@ -153,7 +156,7 @@ def _placement(p: Placement | None, s: Setting) -> dict[str, Any] | None:
     if p is None:
         return None
     return {"data": p.data, "pipeline": p.pipeline, "tensor": p.tensor, "microbatch": s.microbatch,
-            "recompute": s.recompute, "stages": list(p.stage_layers), "iteration_s": p.iteration_s,
+            "recompute": s.recompute, "stages": list(p.stage_layers), "chunks": p.chunks, "iteration_s": p.iteration_s,
             "memory_per_device_bytes": p.memory_per_device_bytes, "devices_used": p.devices_used}
 
 
