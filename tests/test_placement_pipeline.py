@@ -21,7 +21,7 @@ from phaze.placement import (
     literature_cuts,
 )
 from phaze.placement.stages import stage_params
-from phaze.placement.timing import dp_allreduce_bw, dp_allreduce_s
+from phaze.placement.timing import dp_allreduce_bw, dp_allreduce_s, dp_ranks_per_node
 
 MS = 1e-3
 MB = 1e6  # bytes
@@ -184,6 +184,46 @@ def test_data_parallel_ring_bandwidth_follows_the_ranks_per_node() -> None:
     assert list(dp_allreduce_bw(d, spec)) == [dp_allreduce_bw(float(x), spec) for x in d]
     # 1 GB of gradients over 32 ranks at 200 GB/s: 2·31/32·1e9/200e9 = 9.6875 ms
     assert dp_allreduce_s(5e8, 32.0, spec) == pytest.approx(9.6875e-3, rel=1e-12)
+
+
+def _fewest_ranks_by_enumeration(d: int, stages: int, t: int, node: int) -> int:
+    """Number every rank (tensor fastest, then data, then pipeline), take every data-parallel group and
+    count its ranks per node; the fewest on any node a spanning group touches, 0 if none spans."""
+    fewest = 0
+    for k in range(stages):
+        for r in range(t):
+            ranks = [r + t * i + t * d * k for i in range(d)]
+            per_node: dict[int, int] = {}
+            for rank in ranks:
+                per_node[rank // node] = per_node.get(rank // node, 0) + 1
+            if len(per_node) > 1:
+                low = min(per_node.values())
+                fewest = low if fewest == 0 else min(fewest, low)
+    return fewest
+
+
+@pytest.mark.parametrize("node", [4, 8])
+@pytest.mark.parametrize("t", [1, 2, 4, 8, 16])
+def test_ranks_per_node_equal_enumeration(t: int, node: int) -> None:
+    spec = PlacementSpec(devices=4096, tensor_width=t, microbatches=64, hbm_bytes=1e12, hbm_bw_bytes_per_s=1e12,
+                         dp_link_bw_bytes_per_s=25e9, node_size=node)
+    d = np.array([x for x in range(1, 41) for _ in range(1, 13)])
+    s = np.array([y for _ in range(1, 41) for y in range(1, 13)])
+    got = dp_ranks_per_node(d, s, spec)
+    want = [_fewest_ranks_by_enumeration(int(a), int(b), t, node) for a, b in zip(d, s, strict=True)]
+    assert list(got) == want
+    assert dp_ranks_per_node(3, 3, spec) == want[2 * 12 + 2]  # scalars too
+
+
+def test_straddling_data_parallel_group_runs_at_its_fewest_nics() -> None:
+    # node 8, t = 1, d = 3: stages 1 and 2 sit inside node 0 (ranks 0-2, 3-5), stage 3 is ranks 6, 7 | 8:
+    # one rank on node 1, so its ring crosses nodes on one 25 GB/s link
+    spec = PlacementSpec(devices=512, tensor_width=1, microbatches=64, hbm_bytes=1e12, hbm_bw_bytes_per_s=1e12,
+                         dp_link_bw_bytes_per_s=25e9, node_size=8, tp_link_bw_bytes_per_s=235e9)
+    assert dp_allreduce_bw(3.0, spec, 2) == 235e9
+    assert dp_allreduce_bw(3.0, spec, 3) == 25e9
+    # d = 12: stage 1 has 8 + 4 ranks on two nodes, so 4 links; stage 2 (ranks 12-23) 4 + 8 as well
+    assert dp_allreduce_bw(12.0, spec, 2) == 100e9
 
 
 def test_one_stage_keeps_a_tied_copy_once() -> None:

@@ -58,7 +58,7 @@ def every_cap_reference(chain: LayerChain, spec: PlacementSpec) -> float:
         ok = np.isfinite(loads)
         if ok.any():
             best = min(best, float(np.min(iteration_s(loads[ok], cells.fill[ok], float(cap),
-                                                      cells.data_f[ok], spec))))
+                                                      cells.data_f[ok], spec, cells.ring_bw[ok]))))
     return best
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from phaze.placement.problem import PlacementSpec
+from phaze.placement.timing import dp_allreduce_bw
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Cells:
     data: np.ndarray  # d per cell (int)
     fill: np.ndarray  # ceil(m/d) + S - 1 (float): the pipeline factor of TPB
     data_f: np.ndarray  # d as float, for the all-reduce formula
+    ring_bw: np.ndarray  # data-parallel ring bandwidth of the cell (timing.dp_allreduce_bw)
     variant: np.ndarray  # index into `limits`
     limits: tuple[int, ...]
 
@@ -49,4 +51,5 @@ def admissible_cells(n: int, spec: PlacementSpec, pipeline: int | None, data: in
     limits = (0, *(int(x) for x in np.unique(q[q > 0])))
     variant = np.searchsorted(np.array(limits), q)
     fill = (per_replica + stages - 1).astype(np.float64)
-    return Cells(stages, ds, fill, ds.astype(np.float64), variant, limits)
+    ring_bw = dp_allreduce_bw(ds, spec, stages) if ds.size else np.zeros(0)
+    return Cells(stages, ds, fill, ds.astype(np.float64), ring_bw, variant, limits)

@@ -30,7 +30,7 @@ from typing import Any
 from phaze.placement.pipeline import literature_cuts
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
-from phaze.placement.timing import dp_allreduce_s, iteration_s, optimizer_step_s, pipeline_s
+from phaze.placement.timing import dp_allreduce_bw, dp_allreduce_s, iteration_s, optimizer_step_s, pipeline_s
 
 
 @dataclass(frozen=True)
@@ -147,11 +147,13 @@ def price(chain: LayerChain, spec: PlacementSpec, lay: Layout, data: int,
                           f"hbm_bytes={spec.hbm_bytes:.6g} ({len(over)} device(s) over)")
     max_load, max_params = max(lay.loads), max(lay.params)
     fill = float(per_replica) + (s - 1) / v
-    tpb = iteration_s(max_load, fill, max_params, float(data), spec)
+    ring = dp_allreduce_bw(float(data), spec, s)
+    tpb = iteration_s(max_load, fill, max_params, float(data), spec, ring)
     return Placement(
         data=data, pipeline=s, tensor=t, cuts=lay.cuts, microbatches_per_replica=per_replica,
         iteration_s=tpb, max_load_s=max_load, pipeline_s=pipeline_s(max_load, fill),
-        allreduce_s=dp_allreduce_s(max_params, float(data), spec), optimizer_s=optimizer_step_s(max_params, spec),
+        allreduce_s=dp_allreduce_s(max_params, float(data), spec, ring),
+        optimizer_s=optimizer_step_s(max_params, spec),
         stage_load_s=lay.loads, stage_params=lay.params, stage_memory_bytes=memory,
         throughput_samples_s=spec.global_batch / tpb if tpb > 0 else float("inf"), chunks=v)
 
@@ -183,7 +185,8 @@ def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Pla
             q = spec.microbatches_per_replica(d)
             if m % d or q % s:
                 continue
-            tpb = iteration_s(max_load, float(q) + (s - 1) / chunks, max_params, float(d), spec)
+            ring = dp_allreduce_bw(float(d), spec, s)
+            tpb = iteration_s(max_load, float(q) + (s - 1) / chunks, max_params, float(d), spec, ring)
             if best is not None and not tpb < best.iteration_s:
                 continue
             if q not in memory:

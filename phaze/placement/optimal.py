@@ -81,15 +81,15 @@ def _sweep(tables: StageTables, spec: PlacementSpec, cells: Cells,
             break
         load = value[cells.variant[idx], cells.stages[idx]]
         top = peak[cells.variant[idx], cells.stages[idx]]
-        fill, data = cells.fill[idx], cells.data_f[idx]
-        tpb = iteration_s(load, fill, top, data, spec)
+        fill, data, ring = cells.fill[idx], cells.data_f[idx], cells.ring_bw[idx]
+        tpb = iteration_s(load, fill, top, data, spec, ring)
         k = int(np.argmin(tpb))
         if tpb[k] < best_tpb:
             c = idx[k]
             stages = int(cells.stages[c])
             best_tpb = float(tpb[k])
             best = (stages, int(cells.data[c]), ladders[int(cells.variant[c])].cuts(stages))
-        bound = iteration_s(load, fill, floor_cap, data, spec)
+        bound = iteration_s(load, fill, floor_cap, data, spec, ring)
         below = np.searchsorted(caps, top, side="left") - 1
         keep = (bound < best_tpb) & (below >= 0)
         live[:] = False

@@ -15,7 +15,7 @@ import numpy as np
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
 from phaze.placement.stages import stage_load_s, stage_memory_bytes, stage_params
-from phaze.placement.timing import dp_allreduce_s, iteration_s, optimizer_step_s, pipeline_s
+from phaze.placement.timing import dp_allreduce_bw, dp_allreduce_s, iteration_s, optimizer_step_s, pipeline_s
 
 
 def _check_cuts(cuts: Sequence[int], n: int) -> str | None:
@@ -61,11 +61,12 @@ def evaluate_placement(chain: LayerChain, spec: PlacementSpec, data: int,
     params = tuple(stage_params(chain, a, b) for a, b in ranges)
     max_load, max_params = max(loads), max(params)
     fill = float(per_replica + stages - 1)
-    tpb = iteration_s(max_load, fill, max_params, float(data), spec)
+    ring = dp_allreduce_bw(float(data), spec, stages)
+    tpb = iteration_s(max_load, fill, max_params, float(data), spec, ring)
     return Placement(
         data=data, pipeline=stages, tensor=t, cuts=cuts, microbatches_per_replica=per_replica,
         iteration_s=tpb, max_load_s=max_load, pipeline_s=pipeline_s(max_load, fill),
-        allreduce_s=dp_allreduce_s(max_params, float(data), spec),
+        allreduce_s=dp_allreduce_s(max_params, float(data), spec, ring),
         optimizer_s=optimizer_step_s(max_params, spec), stage_load_s=loads, stage_params=params,
         stage_memory_bytes=memory, throughput_samples_s=spec.global_batch / tpb if tpb > 0 else float("inf"),
     )

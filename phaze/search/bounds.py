@@ -29,7 +29,7 @@ from phaze.placement.memory import least_memory
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible
 from phaze.placement.stages import stage_params
-from phaze.placement.timing import dp_allreduce_s
+from phaze.placement.timing import dp_allreduce_s, optimizer_step_s
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def _interleaved_bound(chain: LayerChain, spec: PlacementSpec, chunks: int) -> S
             continue
         p_s = max(total_p / s, max_p)
         fill = np.ceil(m / d) + (s - 1) / chunks
-        fixed = dp_allreduce_s(p_s, d, spec) + p_s * spec.opt_bytes_touched_per_param / spec.hbm_bw_bytes_per_s
+        fixed = dp_allreduce_s(p_s, d, spec, stages=s) + optimizer_step_s(p_s, spec)
         f, g = _pareto_lines(fill, fixed)
         stages.append(s)
         fills.append(f)
@@ -99,7 +99,7 @@ def setting_bound(chain: LayerChain, spec: PlacementSpec, schedule: str = "1f1b"
         d = np.arange(1, min(m, spec.devices // (s * t)) + 1, dtype=np.float64)
         p_s = whole_p if s == 1 else max(total_p / s, max_p)
         fill = np.ceil(m / d) + (s - 1)
-        fixed = dp_allreduce_s(p_s, d, spec) + p_s * spec.opt_bytes_touched_per_param / spec.hbm_bw_bytes_per_s
+        fixed = dp_allreduce_s(p_s, d, spec, stages=s) + optimizer_step_s(p_s, spec)
         f, g = _pareto_lines(fill, fixed)
         stages.append(s)
         fills.append(f)
