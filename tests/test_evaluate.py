@@ -85,6 +85,21 @@ def test_optimizer_step_is_hbm_bound_on_the_largest_stage(kernels: str, bytes_pe
     assert placement.optimizer_s == pytest.approx(expected, rel=1e-12)
 
 
+@pytest.mark.parametrize(("optimizer", "kernels", "held"), [
+    ("adam_mixed", "fused", 16), ("sgd", "fused", 4),  # ZeRO's count: fp16 weights + gradients (+ 12 for Adam)
+    ("adam_mixed", "megatron_sc21", 16), ("sgd", "megatron_sc21", 8),  # Megatron-LM keeps fp32 master weights
+])
+def test_weights_gradients_and_optimizer_state_per_parameter(optimizer: str, kernels: str, held: int) -> None:
+    cfg = compose_cfg(["model=gpt3_175b", "hw=tpuv4", "hw.hbm_gib=4096", "solver=greedy",
+                       f"parallelism.kernels={kernels}", f"parallelism.optimizer={optimizer}"])
+    ev = DesignEvaluator(OmegaConf.to_object(cfg.model), OmegaConf.to_object(cfg.parallelism),
+                         OmegaConf.to_object(cfg.solver), Accelerators.from_config(cfg.hw))
+    outcome = evaluate_fixed(ev, FixedStrategy(8, 16, 8, 1, "full"))
+    assert isinstance(outcome, Outcome) and isinstance(outcome.result, Placement)
+    rows = memory_breakdown(outcome)
+    assert all(row["weights_grads_optimizer_bytes"] == row["params"] * held for row in rows)
+
+
 def test_infeasible_fixed_strategy_returns_its_reason() -> None:
     outcome = evaluate_fixed(gpt3_evaluator(hbm_gib=32), FixedStrategy(8, 16, 8, 1, "none"))
     assert isinstance(outcome, Outcome) and not outcome.feasible

@@ -23,10 +23,10 @@ from phaze.placement.layer_times import LayerTimes, layer_times, refine
 from phaze.placement.optimal import best_placement
 from phaze.placement.pipeline import evaluate_literature
 from phaze.placement.problem import (
-    BYTES_PER_PARAM,
     GRAD_BYTES_PER_PARAM,
     LayerChain,
     PlacementSpec,
+    bytes_per_param,
     opt_bytes_touched_per_param,
 )
 from phaze.placement.result import Infeasible, Placement
@@ -59,7 +59,7 @@ def placement_spec(par: ParallelismConfig, acc: Accelerators, setting: Setting) 
         hbm_bytes=float(acc.hbm_bytes), hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s,
         dp_link_bw_bytes_per_s=acc.dp_link_bw_bytes_per_s, dp_link_latency_s=acc.link_latency_s,
         node_size=acc.node_size, tp_link_bw_bytes_per_s=acc.tp_link_bw_bytes_per_s,
-        bytes_per_param=BYTES_PER_PARAM[par.optimizer], grad_bytes_per_param=GRAD_BYTES_PER_PARAM,
+        bytes_per_param=bytes_per_param(par.optimizer, par.kernels), grad_bytes_per_param=GRAD_BYTES_PER_PARAM,
         opt_bytes_touched_per_param=opt_bytes_touched_per_param(par.optimizer, par.kernels),
         microbatch_size=setting.microbatch)
 

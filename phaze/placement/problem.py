@@ -29,9 +29,18 @@ OPT_BYTES_TOUCHED_PER_PARAM = {"adam_mixed": 28.0, "sgd": 8.0}
 # data-parallel all-reduce, the gradient buffer divided by d in place (megatron/model/distributed.py
 # `buffer_.data /= data_parallel_world_size`: read 2, write 2): 28 + 30 and 12 + 30.
 MEGATRON_SC21_OPT_BYTES_TOUCHED_PER_PARAM = {"adam_mixed": 58.0, "sgd": 42.0}
+# Bytes held per parameter by Megatron-LM's fp16 optimizer: it keeps fp32 master weights for ANY optimizer
+# (Float16OptimizerWithFloat16Params), so SGD holds fp16 weights 2 + fp16 gradients 2 + fp32 master 4;
+# Adam adds m and v, 4 + 4, which is ZeRO's 16.
+MEGATRON_SC21_BYTES_PER_PARAM = {"adam_mixed": 16.0, "sgd": 8.0}
 # Gradients are all-reduced in fp16/bf16 across data-parallel replicas (mixed precision, Micikevicius
 # et al. 2018).
 GRAD_BYTES_PER_PARAM = 2.0
+
+
+def bytes_per_param(optimizer: str, kernels: str) -> float:
+    """Bytes held per parameter (weights, gradients, optimizer state): ZeRO's count, or Megatron-LM's."""
+    return (MEGATRON_SC21_BYTES_PER_PARAM if kernels == "megatron_sc21" else BYTES_PER_PARAM)[optimizer]
 
 
 def opt_bytes_touched_per_param(optimizer: str, kernels: str) -> float:
