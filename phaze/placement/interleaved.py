@@ -5,7 +5,7 @@ stages (the first `L mod S·v` chunks get one block more; embed joins chunk 0, h
 runs on device c mod S. Why it is faster: a micro-batch now crosses the pipeline v times in pieces 1/v as
 long, so the bubble shrinks from (S − 1) to (S − 1)/v stage loads, at v times the pipeline sends:
 
-    TPB = max_j load_j · (ceil(m/d) + (S − 1)/v) + AR_d(max_j P_j) + opt_step(max_j P_j)
+    TPB = max_j load_j · (m/d + (S − 1)/v) + AR_d(max_j P_j) + opt_step(max_j P_j)
 
 where load_j sums device j's chunks' stage loads (each chunk pays its own boundary sends). Megatron-LM runs
 it only when every replica gets the same m/d micro-batches and that is a multiple of S
@@ -14,7 +14,7 @@ needs L divisible by S·v (here the remainder goes to the first chunks, as the 1
 its 2021 code needed S > 2 (current Megatron-core allows S = 2 with overlapped p2p; so does phaze).
 
 Memory: device j (0-based) runs W_j = 2·(S − j − 1) + (v − 1)·S warm-up forwards, then one forward and one
-backward at a time, so at most W_j + 1 chunk-micro-batches are in flight (all m'·v of them if fewer); which
+backward at a time, so at most W_j + 1 chunk-micro-batches are in flight (all (m/d)·v of them if fewer); which
 chunk each forward and backward unit belongs to follows the schedule's order (Megatron-LM
 `forward_backward_pipelining_with_interleaving`, `get_model_chunk_id`: forwards go chunk 0..v−1 in groups
 of S micro-batches, backwards v−1..0). The activation peak is simulated over one period of the steady state.
@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+import numpy as np
 
 from phaze.placement.pipeline import literature_cuts
 from phaze.placement.problem import LayerChain, PlacementSpec
@@ -123,10 +125,10 @@ def layout_memory(spec: PlacementSpec, lay: Layout, per_replica: int) -> tuple[f
     return tuple(device_memory(spec, lay, j, per_replica)[0] for j in range(lay.stages))
 
 
-def price(chain: LayerChain, spec: PlacementSpec, lay: Layout, data: int,
-          memory: tuple[float, ...] | None = None) -> Placement | Infeasible:
-    """TPB and memory of `data` replicas of the interleaved pipeline `lay` (`memory`: `layout_memory` of it,
-    when the caller has it)."""
+def price(spec: PlacementSpec, lay: Layout, data: int, memory: tuple[float, ...] | None = None,
+          ring: float | None = None) -> Placement | Infeasible:
+    """TPB and memory of `data` replicas of the interleaved pipeline `lay` (`memory`, `ring`: its
+    `layout_memory` and data-parallel ring bandwidth, when the caller has them)."""
     if isinstance(data, bool) or not isinstance(data, int) or data < 1:
         return Infeasible(f"data-parallel degree d={data!r} must be a positive integer")
     m, t, s, v = spec.microbatches, spec.tensor_width, lay.stages, lay.chunks
@@ -147,7 +149,8 @@ def price(chain: LayerChain, spec: PlacementSpec, lay: Layout, data: int,
                           f"hbm_bytes={spec.hbm_bytes:.6g} ({len(over)} device(s) over)")
     max_load, max_params = max(lay.loads), max(lay.params)
     fill = float(per_replica) + (s - 1) / v
-    ring = dp_allreduce_bw(float(data), spec, s)
+    if ring is None:
+        ring = dp_allreduce_bw(float(data), spec, s)
     tpb = iteration_s(max_load, fill, max_params, float(data), spec, ring)
     return Placement(
         data=data, pipeline=s, tensor=t, cuts=lay.cuts, microbatches_per_replica=per_replica,
@@ -162,7 +165,7 @@ def evaluate_interleaved(chain: LayerChain, spec: PlacementSpec, data: int, pipe
                          chunks: int) -> Placement | Infeasible:
     """A given (d, p) run with the interleaved schedule of `chunks` chunks per device."""
     lay = layout(chain, pipeline, chunks)
-    return lay if isinstance(lay, Infeasible) else price(chain, spec, lay, int(data))
+    return lay if isinstance(lay, Infeasible) else price(spec, lay, int(data))
 
 
 def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Placement | Infeasible:
@@ -181,17 +184,19 @@ def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Pla
             continue
         max_load, max_params = max(lay.loads), max(lay.params)
         memory: dict[int, tuple[float, ...]] = {}  # per micro-batches per replica: it alone sets the memory
-        for d in range(1, min(per_stage // s, m) + 1):
+        d_max = min(per_stage // s, m)
+        rings = dp_allreduce_bw(np.arange(1, d_max + 1, dtype=np.float64), spec, s).tolist()
+        for d in range(1, d_max + 1):
             q = spec.microbatches_per_replica(d)
             if m % d or q % s:
                 continue
-            ring = dp_allreduce_bw(float(d), spec, s)
+            ring = rings[d - 1]
             tpb = iteration_s(max_load, float(q) + (s - 1) / chunks, max_params, float(d), spec, ring)
             if best is not None and not tpb < best.iteration_s:
                 continue
             if q not in memory:
                 memory[q] = layout_memory(spec, lay, q)
-            placed = price(chain, spec, lay, d, memory[q])
+            placed = price(spec, lay, d, memory[q], ring)
             if isinstance(placed, Placement):
                 best = placed
             elif first_reason is None:
