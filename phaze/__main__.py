@@ -47,7 +47,8 @@ def track(cfg: DictConfig, out_dir: Path, result: dict) -> None:
     import pandas as pd
 
     from phaze.tracking.files import run_artifacts
-    from phaze.tracking.mlflow_log import log_run, warn_failure
+    from phaze.tracking.mlflow_log import log_run
+    from phaze.tracking.session import warn_failure
 
     table = out_dir / "candidates.parquet"
     try:

@@ -15,8 +15,9 @@ from omegaconf import OmegaConf
 from phaze.config.parallelism import FixedStrategy
 from phaze.hardware import Accelerators
 from phaze.model import build_model
-from phaze.placement.evaluate import DesignEvaluator, Outcome, evaluate_fixed, memory_breakdown
+from phaze.placement.evaluate import DesignEvaluator, Outcome, evaluate_fixed
 from phaze.placement.layer_times import layer_times
+from phaze.placement.report import memory_breakdown
 from phaze.placement.result import Placement
 
 S, H, A, V = 2048, 12288, 96, 50257

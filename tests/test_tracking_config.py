@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from phaze.config.errors import ConfigError
 from phaze.config.tracking import TrackingConfig, validate
-from phaze.tracking.mlflow_log import artifact_location, experiment_name
+from phaze.tracking.session import artifact_location, experiment_name
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 

@@ -17,7 +17,8 @@ from mlflow import MlflowClient
 from omegaconf import DictConfig, OmegaConf
 
 from phaze.config.tracking import TrackingConfig
-from phaze.tracking.mlflow_log import PARENT_ENV, log_run
+from phaze.tracking.mlflow_log import log_run
+from phaze.tracking.session import PARENT_ENV
 
 N_ROWS = 50
 NAN_ROWS = {i for i in range(N_ROWS) if i % 9 == 4}  # 4, 13, 22, 31, 40, 49: no feasible placement

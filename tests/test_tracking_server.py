@@ -24,7 +24,8 @@ from test_tracking_mlflow import FILES, candidates, result, write_files
 
 from phaze.config.tracking import TrackingConfig
 from phaze.tracking.callbacks import MlflowSweepCallback
-from phaze.tracking.mlflow_log import PARENT_FILE, log_run
+from phaze.tracking.mlflow_log import log_run
+from phaze.tracking.session import PARENT_FILE
 
 CONF = Path(__file__).resolve().parent.parent / "conf"
 STARTUP_LIMIT_S = 180  # the server imports FastAPI and migrates its schema: ~10-30 s on 2 busy cores

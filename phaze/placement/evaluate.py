@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from phaze.config.model import ModelConfig, validate_tensor_width
 from phaze.config.parallelism import FixedStrategy, ParallelismConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.model import ModelGraphs, build_model
-from phaze.model.summary import kaplan_train_flops_per_token
 from phaze.placement.chain_builder import build_chain
-from phaze.placement.interleaved import best_interleaved, evaluate_interleaved, interleaved_memory_rows
+from phaze.placement.interleaved import best_interleaved, evaluate_interleaved
 from phaze.placement.layer_times import LayerTimes, layer_times, refine
 from phaze.placement.optimal import best_placement
 from phaze.placement.pipeline import evaluate_literature
@@ -31,7 +29,6 @@ from phaze.placement.problem import (
 )
 from phaze.placement.result import Infeasible, Placement
 from phaze.placement.settings import Setting, literature_strategy, settings
-from phaze.placement.stages import stage_params
 from phaze.schedule import ScheduleCache
 
 
@@ -178,48 +175,3 @@ def evaluate_fixed(ev: DesignEvaluator, fixed: FixedStrategy) -> Outcome | Infea
     micro = [fixed.microbatch] if fixed.microbatch is not None else ev.par.microbatch_sizes
     recompute = [fixed.recompute] if fixed.recompute is not None else ev.par.recompute
     return evaluate_given(ev, fixed.data, fixed.pipeline, fixed.tensor, micro, recompute)
-
-
-def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
-    """Per stage: weights + gradients + optimizer state, activations in flight, extra (logits) bytes."""
-    assert isinstance(o.result, Placement) and o.chain is not None and o.spec is not None
-    p, chain, spec = o.result, o.chain, o.spec
-    if p.chunks > 1:
-        return interleaved_memory_rows(p, chain, spec)
-    rows = []
-    for k, (a, b) in enumerate(zip(p.cuts[:-1], p.cuts[1:], strict=True)):
-        inflight = min(p.pipeline - k, p.microbatches_per_replica)
-        params = stage_params(chain, a, b)
-        rows.append({"stage": k + 1, "layers": [a, b], "inflight_microbatches": inflight, "params": params,
-                     "weights_grads_optimizer_bytes": params * spec.bytes_per_param,
-                     "activation_bytes": float(chain.act_bytes[a:b].sum() * inflight),
-                     "extra_bytes": float(chain.extra_bytes[a:b].sum()),
-                     "total_bytes": p.stage_memory_bytes[k]})
-    return rows
-
-
-def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_total: int,
-                 peak_flops: float) -> dict[str, Any] | str | None:
-    """The `best` / `literature` entry of result.json (DESIGN §8), or "infeasible: <reason>"."""
-    if o is None:
-        return None
-    if isinstance(o, Infeasible):
-        return str(o)
-    if not isinstance(o.result, Placement):
-        return str(o.result)
-    p, s = o.result, o.setting
-    tokens_s = p.throughput_samples_s * model.seq_len
-    flops_per_token = kaplan_train_flops_per_token(params_total, model.layers, model.seq_len, model.hidden)
-    return {
-        "throughput_samples_s": p.throughput_samples_s,
-        "tokens_s": tokens_s,
-        "iteration_s": p.iteration_s,
-        "mfu": flops_per_token * tokens_s / (p.devices_used * peak_flops),
-        "memory_per_device_bytes": p.memory_per_device_bytes,
-        "placement": {"data": p.data, "pipeline": p.pipeline, "tensor": p.tensor, "microbatch": s.microbatch,
-                      "recompute": s.recompute, "stages": list(p.stage_layers), "cuts": list(p.cuts),
-                      "chunks": p.chunks, "devices_used": p.devices_used},
-        "iteration": {"pipeline_s": p.pipeline_s, "allreduce_s": p.allreduce_s, "optimizer_s": p.optimizer_s,
-                      "max_stage_load_s": p.max_load_s},
-        "memory_per_stage": memory_breakdown(o),
-    }

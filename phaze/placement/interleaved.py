@@ -13,22 +13,17 @@ it only when every replica gets the same m/d micro-batches and that is a multipl
 needs L divisible by S·v (here the remainder goes to the first chunks, as the 1F1B literature rule does), and
 its 2021 code needed S > 2 (current Megatron-core allows S = 2 with overlapped p2p; so does phaze).
 
-Memory: device j (0-based) runs W_j = 2·(S − j − 1) + (v − 1)·S warm-up forwards, then one forward and one
-backward at a time, so at most W_j + 1 chunk-micro-batches are in flight (all (m/d)·v of them if fewer); which
-chunk each forward and backward unit belongs to follows the schedule's order (Megatron-LM
-`forward_backward_pipelining_with_interleaving`, `get_model_chunk_id`: forwards go chunk 0..v−1 in groups
-of S micro-batches, backwards v−1..0). The activation peak is simulated over one period of the steady state.
-When the micro-batches per replica equal S, every forward runs first (Megatron-LM does the same).
+Memory: each device holds its weights, gradients and optimizer state plus the activations of the
+chunk-micro-batches in flight at its peak (`inflight.py`, which follows Megatron-LM's unit order).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
+from phaze.placement.inflight import peak_inflight
 from phaze.placement.pipeline import literature_cuts
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
@@ -73,45 +68,6 @@ def layout(chain: LayerChain, stages: int, chunks: int) -> Layout | Infeasible:
         acts.append(tuple(sum(act[a:b]) for a, b in ranges))
         extra.append(sum(sum(ext[a:b]) for a, b in ranges))
     return Layout(stages, chunks, cuts, tuple(loads), tuple(params), tuple(acts), tuple(extra))
-
-
-def warmup_units(stages: int, device: int, chunks: int) -> int:
-    """Forward chunk-micro-batches device `device` runs before its first backward (Megatron-LM)."""
-    return 2 * (stages - device - 1) + (chunks - 1) * stages
-
-
-def _chunk_of(unit: int, stages: int, chunks: int, forward: bool) -> int:
-    local = (unit // stages) % chunks
-    return local if forward else chunks - 1 - local
-
-
-@lru_cache(maxsize=4096)
-def held_states(stages: int, device: int, chunks: int, per_replica: int) -> tuple[tuple[int, ...], ...]:
-    """Every distinct count of in-flight units per chunk the device passes through at a forward (the only
-    moments memory grows), in schedule order; the pattern repeats every S·v units, so two periods suffice."""
-    total = per_replica * chunks
-    warm = total if per_replica == stages else min(warmup_units(stages, device, chunks), total)
-    held = [0] * chunks
-    for u in range(warm):
-        held[_chunk_of(u, stages, chunks, True)] += 1
-    states = [tuple(held)]
-    # steady state: forward unit warm + k, then backward unit k
-    for k in range(min(total - warm, 2 * stages * chunks)):
-        held[_chunk_of(warm + k, stages, chunks, True)] += 1
-        states.append(tuple(held))
-        held[_chunk_of(k, stages, chunks, False)] -= 1
-    return tuple(dict.fromkeys(states))
-
-
-def peak_inflight(stages: int, device: int, chunks: int, per_replica: int,
-                  chunk_bytes: tuple[float, ...]) -> tuple[float, tuple[int, ...]]:
-    """(activation bytes, units per chunk) at the device's peak; `chunk_bytes[k]` = one unit of chunk k."""
-    best, best_held = -1.0, ()
-    for held in held_states(stages, device, chunks, per_replica):
-        size = sum(n * b for n, b in zip(held, chunk_bytes, strict=True))
-        if size > best:
-            best, best_held = size, held
-    return best, best_held
 
 
 def device_memory(spec: PlacementSpec, lay: Layout, device: int, per_replica: int) -> tuple[float, tuple[int, ...]]:
@@ -205,19 +161,3 @@ def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Pla
         return best
     return Infeasible(first_reason or f"no (p, d) with 2 <= p, p·v <= L={blocks} (v={chunks}), d·p·t <= "
                       f"N={spec.devices} and m/d a whole multiple of p (m={m}, t={spec.tensor_width})")
-
-
-def interleaved_memory_rows(p: Placement, chain: LayerChain, spec: PlacementSpec) -> list[dict[str, Any]]:
-    """Per device: its chunks' layer ranges, chunk-micro-batches in flight at its peak, bytes."""
-    lay = layout(chain, p.pipeline, p.chunks)
-    assert not isinstance(lay, Infeasible)
-    rows = []
-    for j in range(p.pipeline):
-        total, held = device_memory(spec, lay, j, p.microbatches_per_replica)
-        ranges = [list(lay.chunk_range(j, k)) for k in range(p.chunks)]
-        weights, extra = lay.params[j] * spec.bytes_per_param, lay.extra[j]
-        rows.append({"stage": j + 1, "layers": [ranges[0][0], ranges[-1][1]], "chunks": ranges,
-                     "inflight_microbatches": sum(held), "inflight_per_chunk": list(held), "params": lay.params[j],
-                     "weights_grads_optimizer_bytes": weights, "activation_bytes": total - weights - extra,
-                     "extra_bytes": extra, "total_bytes": total})
-    return rows

@@ -17,8 +17,8 @@ from phaze.placement.evaluate import (
     evaluate_best,
     evaluate_fixed,
     evaluate_literature_placement,
-    outcome_dict,
 )
+from phaze.placement.report import outcome_dict
 from phaze.report.console import print_placements
 from phaze.tracking.files import write_run_files
 

@@ -18,17 +18,16 @@ from omegaconf import DictConfig, OmegaConf
 import phaze
 from phaze.report.comparison import write_comparison
 from phaze.tracking.files import git_commit
-from phaze.tracking.mlflow_log import (
+from phaze.tracking.mlflow_log import group_choices
+from phaze.tracking.session import (
     PARENT_FILE,
     PARENT_TAG,
     ensure_experiment,
     experiment_name,
-    group_choices,
-    log_values,
     mlflow_session,
-    start_run,
     warn_failure,
 )
+from phaze.tracking.values import log_values, start_run
 
 COMPARISON_FILE = "comparison.md"  # written by phaze.report.comparison at the end of a sweep
 BEST_METRIC = "throughput_samples_s"

@@ -1,0 +1,79 @@
+"""What a placement looks like in `result.json` and on the console: its figures and memory per device.
+
+`outcome_dict` is the `best` / `literature` / `fixed` entry of DESIGN §8; `memory_breakdown` splits each
+stage's (or, interleaved, each device's) bytes into weights + gradients + optimizer state, activations in
+flight and once-only bytes, with the same formulas the placement used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phaze.config.model import ModelConfig
+from phaze.model.summary import kaplan_train_flops_per_token
+from phaze.placement.evaluate import Outcome
+from phaze.placement.interleaved import device_memory, layout
+from phaze.placement.problem import LayerChain, PlacementSpec
+from phaze.placement.result import Infeasible, Placement
+from phaze.placement.stages import stage_params
+
+
+def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
+    """Per stage: weights + gradients + optimizer state, activations in flight, extra (logits) bytes."""
+    assert isinstance(o.result, Placement) and o.chain is not None and o.spec is not None
+    p, chain, spec = o.result, o.chain, o.spec
+    if p.chunks > 1:
+        return interleaved_memory_rows(p, chain, spec)
+    rows = []
+    for k, (a, b) in enumerate(zip(p.cuts[:-1], p.cuts[1:], strict=True)):
+        inflight = min(p.pipeline - k, p.microbatches_per_replica)
+        params = stage_params(chain, a, b)
+        rows.append({"stage": k + 1, "layers": [a, b], "inflight_microbatches": inflight, "params": params,
+                     "weights_grads_optimizer_bytes": params * spec.bytes_per_param,
+                     "activation_bytes": float(chain.act_bytes[a:b].sum() * inflight),
+                     "extra_bytes": float(chain.extra_bytes[a:b].sum()),
+                     "total_bytes": p.stage_memory_bytes[k]})
+    return rows
+
+
+def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_total: int,
+                 peak_flops: float) -> dict[str, Any] | str | None:
+    """The `best` / `literature` entry of result.json (DESIGN §8), or "infeasible: <reason>"."""
+    if o is None:
+        return None
+    if isinstance(o, Infeasible):
+        return str(o)
+    if not isinstance(o.result, Placement):
+        return str(o.result)
+    p, s = o.result, o.setting
+    tokens_s = p.throughput_samples_s * model.seq_len
+    flops_per_token = kaplan_train_flops_per_token(params_total, model.layers, model.seq_len, model.hidden)
+    return {
+        "throughput_samples_s": p.throughput_samples_s,
+        "tokens_s": tokens_s,
+        "iteration_s": p.iteration_s,
+        "mfu": flops_per_token * tokens_s / (p.devices_used * peak_flops),
+        "memory_per_device_bytes": p.memory_per_device_bytes,
+        "placement": {"data": p.data, "pipeline": p.pipeline, "tensor": p.tensor, "microbatch": s.microbatch,
+                      "recompute": s.recompute, "stages": list(p.stage_layers), "cuts": list(p.cuts),
+                      "chunks": p.chunks, "devices_used": p.devices_used},
+        "iteration": {"pipeline_s": p.pipeline_s, "allreduce_s": p.allreduce_s, "optimizer_s": p.optimizer_s,
+                      "max_stage_load_s": p.max_load_s},
+        "memory_per_stage": memory_breakdown(o),
+    }
+
+
+def interleaved_memory_rows(p: Placement, chain: LayerChain, spec: PlacementSpec) -> list[dict[str, Any]]:
+    """Per device: its chunks' layer ranges, chunk-micro-batches in flight at its peak, bytes."""
+    lay = layout(chain, p.pipeline, p.chunks)
+    assert not isinstance(lay, Infeasible)
+    rows = []
+    for j in range(p.pipeline):
+        total, held = device_memory(spec, lay, j, p.microbatches_per_replica)
+        ranges = [list(lay.chunk_range(j, k)) for k in range(p.chunks)]
+        weights, extra = lay.params[j] * spec.bytes_per_param, lay.extra[j]
+        rows.append({"stage": j + 1, "layers": [ranges[0][0], ranges[-1][1]], "chunks": ranges,
+                     "inflight_microbatches": sum(held), "inflight_per_chunk": list(held), "params": lay.params[j],
+                     "weights_grads_optimizer_bytes": weights, "activation_bytes": total - weights - extra,
+                     "extra_bytes": extra, "total_bytes": total})
+    return rows
