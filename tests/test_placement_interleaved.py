@@ -106,6 +106,16 @@ def test_micro_batches_per_replica_must_be_a_multiple_of_the_stages() -> None:
     assert isinstance(evaluate_interleaved(chain, spec, 2, 4, 2), Placement)
 
 
+def test_best_names_the_leanest_placement_when_nothing_fits() -> None:
+    # 8 blocks of 1 MB activations, 4 micro-batches, 1 MB of HBM. p=2, d=2: 2 micro-batches per replica = p,
+    # so all 4 units of 2 MB are in flight: 8 MB; p=2, d=1: 5 units of 2 MB; p=4, d=1: all 8 units of 1 MB,
+    # 8 MB again (the first found is named); nothing fits
+    got = best_interleaved(_uniform(8, act=1e6), _spec(devices=8, microbatches=4, hbm_bytes=1e6), 2)
+    assert isinstance(got, Infeasible)
+    assert got.reason == ("no interleaved placement fits: the leanest (p=2, d=2, 2 chunks) needs 8e+06 bytes per "
+                          "device, over hbm_bytes=1e+06")
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_best_equals_brute_force(seed: int) -> None:
     rng = np.random.default_rng(seed)

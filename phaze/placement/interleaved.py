@@ -134,6 +134,7 @@ def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Pla
     blocks, per_stage, m = chain.n - 2, spec.devices // spec.tensor_width, spec.microbatches
     best: Placement | None = None
     first_reason: str | None = None
+    least: tuple[float, int, int] | None = None  # (largest device memory, S, d) of the leanest cell priced
     for s in range(2, min(blocks // chunks, per_stage) + 1):
         lay = layout(chain, s, chunks)
         if isinstance(lay, Infeasible):
@@ -155,9 +156,14 @@ def best_interleaved(chain: LayerChain, spec: PlacementSpec, chunks: int) -> Pla
             placed = price(spec, lay, d, memory[q], ring)
             if isinstance(placed, Placement):
                 best = placed
-            elif first_reason is None:
-                first_reason = placed.reason
+                continue
+            first_reason = first_reason or placed.reason
+            if least is None or max(memory[q]) < least[0]:
+                least = (max(memory[q]), s, d)
     if best is not None:
         return best
+    if least is not None and least[0] > spec.hbm_bytes:
+        return Infeasible(f"no interleaved placement fits: the leanest (p={least[1]}, d={least[2]}, {chunks} chunks) "
+                          f"needs {least[0]:.6g} bytes per device, over hbm_bytes={spec.hbm_bytes:.6g}")
     return Infeasible(first_reason or f"no (p, d) with 2 <= p, p·v <= L={blocks} (v={chunks}), d·p·t <= "
                       f"N={spec.devices} and m/d a whole multiple of p (m={m}, t={spec.tensor_width})")
