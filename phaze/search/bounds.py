@@ -15,7 +15,8 @@ other than A depend on the setting only, so they are tabulated once and the cand
 With the interleaved schedule (v chunks per device, phaze/placement/interleaved.py) the same argument holds
 per device — a device carries at least the mean load and the largest layer, and at least the mean
 parameters — with the pipeline factor m/d + (S − 1)/v, S from 2 to L/v, and only the d that divide m
-into a multiple of S per replica. Memory is not checked there (a relaxation: the exact evaluation checks it).
+into a multiple of S per replica and whose near-uniform chunk layout fits in memory (memory does not depend on
+the loads, so this check is exact, as the exact evaluation makes it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from phaze.placement.interleaved import layout, layout_memory
 from phaze.placement.memory import least_memory
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible
@@ -62,10 +64,17 @@ def _interleaved_bound(chain: LayerChain, spec: PlacementSpec, chunks: int) -> S
     t, m = spec.tensor_width, spec.microbatches
     total_p, max_p = float(chain.params.sum()), float(chain.params.max())
     stages, fills, fixeds = [], [], []
+    reason = ""
     for s in range(2, min((chain.n - 2) // chunks, spec.devices // t) + 1):
         d = np.arange(1, min(m, spec.devices // (s * t)) + 1, dtype=np.float64)
         d = d[(m % d == 0) & ((m // d) % s == 0)]
+        lay = layout(chain, s, chunks)
+        if d.size == 0 or isinstance(lay, Infeasible):
+            continue
+        fits = {q: max(layout_memory(spec, lay, q)) <= spec.hbm_bytes for q in {int(m // x) for x in d}}
+        d = d[[fits[int(m // x)] for x in d]]
         if d.size == 0:
+            reason = f"infeasible: no interleaved placement ({chunks} chunks) fits in hbm_bytes={spec.hbm_bytes:.6g}"
             continue
         p_s = max(total_p / s, max_p)
         fill = np.ceil(m / d) + (s - 1) / chunks
@@ -74,9 +83,10 @@ def _interleaved_bound(chain: LayerChain, spec: PlacementSpec, chunks: int) -> S
         stages.append(s)
         fills.append(f)
         fixeds.append(g)
-    reason = "" if stages else (f"infeasible: no (p, d) for the interleaved schedule with {chunks} chunks: "
-                                "2 <= p, p·v <= L, d·p·t <= N and m/d a whole multiple of p")
-    return SettingBound(tuple(stages), tuple(fills), tuple(fixeds), reason)
+    if not stages:
+        reason = reason or (f"infeasible: no (p, d) for the interleaved schedule with {chunks} chunks: "
+                            "2 <= p, p·v <= L, d·p·t <= N and m/d a whole multiple of p")
+    return SettingBound(tuple(stages), tuple(fills), tuple(fixeds), "" if stages else reason)
 
 
 def setting_bound(chain: LayerChain, spec: PlacementSpec, schedule: str = "1f1b", chunks: int = 1) -> SettingBound:
