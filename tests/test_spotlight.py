@@ -9,7 +9,8 @@ from scipy.optimize import approx_fprime
 from scipy.stats import norm
 
 from phaze.config.errors import ConfigError
-from phaze.search.spotlight import _log_h, _nll, spotlight_oracle, spotlight_search
+from phaze.search.gp import log_h, nll
+from phaze.search.spotlight import spotlight_oracle, spotlight_search
 
 SEEDS = range(5)
 
@@ -142,12 +143,12 @@ def test_bad_arguments() -> None:
 def test_log_expected_improvement_is_exact_and_continuous() -> None:
     z = np.linspace(-8.0, 5.0, 27)
     direct = np.log(norm.pdf(z) + z * norm.cdf(z))  # accurate in this range
-    assert np.allclose(_log_h(z), direct, rtol=1e-9, atol=0)
+    assert np.allclose(log_h(z), direct, rtol=1e-9, atol=0)
     for edge in (-1.0, -100.0):  # the branches meet without a jump
-        inside, outside = _log_h(np.array([np.nextafter(edge, 0.0), edge]))
+        inside, outside = log_h(np.array([np.nextafter(edge, 0.0), edge]))
         assert inside == pytest.approx(outside, rel=1e-12)
     far = np.array([-1e4, -1e8])  # φ(z)/z² asymptote (Mills ratio), where plain EI underflows to 0
-    assert np.allclose(_log_h(far), -0.5 * far**2 - 0.5 * np.log(2 * np.pi) - 2 * np.log(-far), rtol=1e-12)
+    assert np.allclose(log_h(far), -0.5 * far**2 - 0.5 * np.log(2 * np.pi) - 2 * np.log(-far), rtol=1e-12)
 
 
 def test_marginal_likelihood_gradient_matches_finite_differences() -> None:
@@ -156,5 +157,5 @@ def test_marginal_likelihood_gradient_matches_finite_differences() -> None:
     y = np.sin(3 * x).sum(1)
     y = (y - y.mean()) / y.std()
     theta = np.log([0.4, 0.7, 0.2, 1.3, 1e-3])
-    numeric = approx_fprime(theta, lambda t: _nll(t, x, y)[0], 1e-6)
-    assert np.allclose(_nll(theta, x, y)[1], numeric, rtol=1e-4, atol=1e-4)
+    numeric = approx_fprime(theta, lambda t: nll(t, x, y)[0], 1e-6)
+    assert np.allclose(nll(theta, x, y)[1], numeric, rtol=1e-4, atol=1e-4)

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.linalg import cho_solve, lapack, solve_triangular
-from scipy.optimize import minimize
-from scipy.special import erfcx, log_ndtr
+from scipy.linalg import solve_triangular
 
 from phaze.config.errors import ConfigError
+from phaze.search.gp import JITTER, fit, log_h, matern, normalise, sqdist
 
 try:  # installed with mlflow's scikit-learn; optional here
     from threadpoolctl import threadpool_limits
@@ -40,22 +39,9 @@ except ImportError:  # pragma: no cover
 
 Objective = Callable[[NDArray[np.int64]], NDArray[np.float64]] | NDArray[np.float64]
 
-SQRT5 = np.sqrt(5.0)  # Matérn-5/2: k(r) = σ²(1 + √5r + 5r²/3)·exp(−√5r) (R&W 2006 eq. 4.17)
-JITTER = 1e-8  # added to the kernel diagonal (standardised units) so the Cholesky never fails
-# Log-space bounds of the hyper-parameters; features are in [0, 1] and targets standardised.
-LENGTHSCALE_BOUNDS = (1e-2, 1e1)
-SIGNAL_VAR_BOUNDS = (5e-2, 2e1)
-NOISE_VAR_BOUNDS = (1e-6, 1e-1)
-DEFAULT_LENGTHSCALE = 0.3  # a default start: about a third of each normalised axis
-DEFAULT_SIGNAL_VAR = 1.0
-DEFAULT_NOISE_VAR = 1e-3
-LBFGS_MAXITER = 50
-FAILED_NLL = 1e25  # the likelihood's value where K is not positive definite: L-BFGS-B backs off
 REFIT_EVERY = 10  # evaluations between hyper-parameter fits (every step while n <= REFIT_ALWAYS_BELOW)
 REFIT_ALWAYS_BELOW = 20
 VAR_FLOOR = 1e-12  # relative floor of the predictive variance (rounding can make it negative)
-EI_TAIL_Z = -1.0  # below this z, log h(z) uses the Mills ratio (erfcx) to avoid cancellation
-EI_ASYMPTOTIC_Z = -100.0  # below this z, h(z)/φ(z) = 1/z² − 3/z⁴ + 15/z⁶ (relative error < 1e-10)
 
 
 @dataclass(frozen=True)
@@ -78,79 +64,6 @@ def spotlight_oracle(objective_values: NDArray[np.float64]) -> tuple[int, float]
     v = np.where(np.isfinite(v), v, np.inf)
     i = int(np.argmin(v))
     return i, float(v[i])
-
-
-def _normalise(features: NDArray[np.float64]) -> NDArray[np.float64]:
-    x = np.asarray(features, dtype=np.float64)
-    if x.ndim != 2 or x.shape[0] == 0 or not np.all(np.isfinite(x)):
-        raise ValueError(f"features must be a finite (C, k) array with C >= 1, got shape {x.shape}")
-    lo, span = x.min(axis=0), np.ptp(x, axis=0)
-    return (x - lo) / np.where(span > 0, span, 1.0)
-
-
-def _sqdist(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * (a @ b.T)
-    return np.maximum(d2, 0.0)
-
-
-def _matern(d2: NDArray[np.float64]) -> NDArray[np.float64]:
-    r = np.sqrt(d2)
-    return (1.0 + SQRT5 * r + (5.0 / 3.0) * d2) * np.exp(-SQRT5 * r)
-
-
-def _nll(theta: NDArray[np.float64], x: NDArray[np.float64], y: NDArray[np.float64]) -> tuple[float, NDArray]:
-    """Negative log marginal likelihood and its gradient in θ = (log ℓ_1..ℓ_k, log σ_f², log σ_n²)."""
-    k = x.shape[1]
-    ell, sf2, sn2 = np.exp(theta[:k]), np.exp(theta[k]), np.exp(theta[k + 1])
-    xs = x / ell
-    d2 = _sqdist(xs, xs)
-    r = np.sqrt(d2)
-    e = np.exp(-SQRT5 * r)
-    kf = sf2 * (1.0 + SQRT5 * r + (5.0 / 3.0) * d2) * e
-    n = len(y)
-    kmat = kf + (sn2 + JITTER) * np.eye(n)
-    try:
-        chol = np.linalg.cholesky(kmat)
-    except np.linalg.LinAlgError:
-        return FAILED_NLL, np.zeros_like(theta)
-    alpha = cho_solve((chol, True), y)
-    nll = 0.5 * y @ alpha + np.log(np.diag(chol)).sum() + 0.5 * n * np.log(2.0 * np.pi)
-    kinv_lower, info = lapack.dpotri(chol, lower=1)  # K⁻¹ from the factor: far cheaper than solving for I
-    if info != 0:
-        return FAILED_NLL, np.zeros_like(theta)
-    kinv = np.tril(kinv_lower) + np.tril(kinv_lower, -1).T
-    w = np.outer(alpha, alpha) - kinv
-    a = w * (sf2 * (5.0 / 3.0) * (1.0 + SQRT5 * r) * e)  # dk/dlog ℓ_d = that · Δ_d²/ℓ_d²
-    grad_ell = 2.0 * (a.sum(1) @ (xs * xs)) - 2.0 * np.sum(xs * (a @ xs), axis=0)
-    grad = np.concatenate([grad_ell, [np.sum(w * kf), sn2 * np.trace(w)]])
-    return float(nll), -0.5 * grad
-
-
-def _fit(x: NDArray[np.float64], y: NDArray[np.float64], previous: NDArray | None) -> NDArray[np.float64]:
-    k = x.shape[1]
-    bounds = np.log([LENGTHSCALE_BOUNDS] * k + [SIGNAL_VAR_BOUNDS, NOISE_VAR_BOUNDS])
-    default = np.log([DEFAULT_LENGTHSCALE] * k + [DEFAULT_SIGNAL_VAR, DEFAULT_NOISE_VAR])
-    best: tuple[float, NDArray[np.float64]] = (np.inf, default)
-    for start in [default] if previous is None else [previous, default]:
-        res = minimize(_nll, start, args=(x, y), jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": LBFGS_MAXITER})
-        if res.fun < best[0]:
-            best = (float(res.fun), np.asarray(res.x, dtype=np.float64))
-    return best[1]
-
-
-def _log_h(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    """log(φ(z) + z·Φ(z)), so that log EI = log σ + log_h((f* − μ)/σ); stable for every z."""
-    out = np.empty_like(z)
-    hi, mid, lo = z > EI_TAIL_Z, (z <= EI_TAIL_Z) & (z > EI_ASYMPTOTIC_Z), z <= EI_ASYMPTOTIC_Z
-    zh = z[hi]
-    out[hi] = np.log(np.exp(-0.5 * zh * zh) / np.sqrt(2 * np.pi) + zh * np.exp(log_ndtr(zh)))
-    log_phi = -0.5 * z * z - 0.5 * np.log(2.0 * np.pi)
-    zm = -z[mid]  # 1 + z·Φ(z)/φ(z) with the Mills ratio Φ(−a)/φ(a) = √(π/2)·erfcx(a/√2)
-    out[mid] = log_phi[mid] + np.log1p(-zm * np.sqrt(np.pi / 2.0) * erfcx(zm / np.sqrt(2.0)))
-    zi2 = 1.0 / (z[lo] * z[lo])
-    out[lo] = log_phi[lo] + np.log(zi2 * (1.0 - 3.0 * zi2 + 15.0 * zi2 * zi2))
-    return out
 
 
 def _targets(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], float] | None:
@@ -198,7 +111,7 @@ def spotlight_search(features: NDArray[np.float64], objective: Objective, evalua
 
 def _search(features: NDArray[np.float64], objective: Objective, evaluations: int, seed: int,
             initial: int) -> SpotlightResult:
-    xc = _normalise(features)
+    xc = normalise(features)
     c = xc.shape[0]
     if isinstance(objective, np.ndarray) and objective.shape != (c,):
         raise ValueError(f"objective array has shape {objective.shape}, expected ({c},)")
@@ -229,18 +142,18 @@ def _search(features: NDArray[np.float64], objective: Objective, evaluations: in
             y, y_best = tgt
             k = xc.shape[1]
             if theta is None or grown != n or _refit_due(n, fitted_n):
-                theta = _fit(xc[idx[:n]], y, theta)
+                theta = fit(xc[idx[:n]], y, theta)
                 fitted_n = grown = n
                 xs_all = xc / np.exp(theta[:k])
                 sf2, sn2 = np.exp(theta[k]), np.exp(theta[k + 1])
                 xs_n = xs_all[idx[:n]]
-                kmat = sf2 * _matern(_sqdist(xs_n, xs_n)) + (sn2 + JITTER) * np.eye(n)
+                kmat = sf2 * matern(sqdist(xs_n, xs_n)) + (sn2 + JITTER) * np.eye(n)
                 chol[:n, :n] = np.linalg.cholesky(kmat)
-                whit[:n] = solve_triangular(chol[:n, :n], sf2 * _matern(_sqdist(xs_n, xs_all)), lower=True)
+                whit[:n] = solve_triangular(chol[:n, :n], sf2 * matern(sqdist(xs_n, xs_all)), lower=True)
                 var_sum = np.einsum("ij,ij->j", whit[:n], whit[:n])
             mu = solve_triangular(chol[:n, :n], y, lower=True) @ whit[:n]
             sd = np.sqrt(np.maximum(sf2 - var_sum, VAR_FLOOR * sf2))
-            acq = np.log(sd) + _log_h((y_best - mu) / sd)
+            acq = np.log(sd) + log_h((y_best - mu) / sd)
             acq[seen] = -np.inf
             nxt = int(np.argmax(acq))
         idx[n] = nxt
@@ -253,7 +166,7 @@ def _search(features: NDArray[np.float64], objective: Objective, evaluations: in
             row = whit[:grown, nxt].copy()
             diag = np.sqrt(max(sf2 + sn2 + JITTER - row @ row, JITTER))
             chol[grown, :grown], chol[grown, grown] = row, diag
-            whit[grown] = (sf2 * _matern(_sqdist(xs_all[nxt:nxt + 1], xs_all))[0] - row @ whit[:grown]) / diag
+            whit[grown] = (sf2 * matern(sqdist(xs_all[nxt:nxt + 1], xs_all))[0] - row @ whit[:grown]) / diag
             var_sum += whit[grown] * whit[grown]
             grown = n
     order = np.lexsort((idx, vals))
