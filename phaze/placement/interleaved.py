@@ -20,6 +20,8 @@ chunk-micro-batches in flight at its peak (`inflight.py`, which follows Megatron
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import add
 
 import numpy as np
 
@@ -27,6 +29,7 @@ from phaze.placement.inflight import peak_inflight
 from phaze.placement.pipeline import literature_cuts
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
+from phaze.placement.stages import range_sum, stage_load_s, stage_params
 from phaze.placement.timing import dp_allreduce_bw, dp_allreduce_s, iteration_s, optimizer_step_s, pipeline_s
 
 
@@ -55,18 +58,13 @@ def layout(chain: LayerChain, stages: int, chunks: int) -> Layout | Infeasible:
         return Infeasible(f"p·v = {stages}·{chunks} = {stages * chunks} chunks exceed the L={blocks} blocks")
     cuts = literature_cuts(blocks, stages * chunks)
     assert not isinstance(cuts, Infeasible)
-    # Python lists summed left to right: the same floats as stages.range_sum, without a numpy call per range
-    load, par, act, ext = (a.tolist() for a in (chain.load_s, chain.params, chain.act_bytes, chain.extra_bytes))
-    p2p, n = chain.boundary_p2p_s.tolist(), chain.n
     loads, params, acts, extra = [], [], [], []
     for j in range(stages):
         ranges = [(cuts[c], cuts[c + 1]) for c in range(j, stages * chunks, stages)]
-        # stages.stage_load_s per chunk: compute + output send (not the last) + input-gradient send (not the first)
-        loads.append(sum((sum(load[a:b]) + (p2p[b - 1] if b < n else 0.0)) + (p2p[a - 1] if a > 0 else 0.0)
-                         for a, b in ranges))
-        params.append(sum(sum(par[a:b]) for a, b in ranges))  # no chunk is the whole chain: no tied copy
-        acts.append(tuple(sum(act[a:b]) for a, b in ranges))
-        extra.append(sum(sum(ext[a:b]) for a, b in ranges))
+        loads.append(reduce(add, (stage_load_s(chain, a, b) for a, b in ranges)))
+        params.append(reduce(add, (stage_params(chain, a, b) for a, b in ranges)))
+        acts.append(tuple(range_sum(chain.act_bytes, a, b) for a, b in ranges))
+        extra.append(reduce(add, (range_sum(chain.extra_bytes, a, b) for a, b in ranges)))
     return Layout(stages, chunks, cuts, tuple(loads), tuple(params), tuple(acts), tuple(extra))
 
 
