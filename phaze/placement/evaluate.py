@@ -61,6 +61,14 @@ def placement_spec(par: ParallelismConfig, acc: Accelerators, setting: Setting) 
         microbatch_size=setting.microbatch)
 
 
+def best_for_schedule(chain: LayerChain, spec: PlacementSpec, par: ParallelismConfig) -> Placement | Infeasible:
+    """The best placement under the configured pipeline schedule: the exact DP for 1F1B, the (S, d)
+    enumeration for the interleaved schedule."""
+    if par.schedule == "interleaved":
+        return best_interleaved(chain, spec, par.chunks)
+    return best_placement(chain, spec)
+
+
 @dataclass
 class DesignEvaluator:
     """Evaluates settings of one model on a single accelerator (`acc` has one row), caching per (b, t)."""
@@ -104,9 +112,7 @@ class DesignEvaluator:
 
     def best(self, s: Setting, optimistic: bool = False) -> Outcome:
         chain, spec = self.chain(s, optimistic), placement_spec(self.par, self.acc, s)
-        if self.par.schedule == "interleaved":
-            return Outcome(s, best_interleaved(chain, spec, self.par.chunks), chain, spec)
-        return Outcome(s, best_placement(chain, spec), chain, spec)
+        return Outcome(s, best_for_schedule(chain, spec, self.par), chain, spec)
 
     def given(self, s: Setting, data: int, pipeline: int) -> Outcome:
         """A given (d, p) with the literature stage split (DESIGN §7), per chunk when interleaved."""

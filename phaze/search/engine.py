@@ -24,9 +24,7 @@ from numpy.typing import NDArray
 from phaze.config.parallelism import ParallelismConfig
 from phaze.config.solver import SolverConfig
 from phaze.placement.chain_builder import build_chain
-from phaze.placement.evaluate import placement_spec
-from phaze.placement.interleaved import best_interleaved
-from phaze.placement.optimal import best_placement
+from phaze.placement.evaluate import best_for_schedule, placement_spec
 from phaze.placement.result import Placement
 from phaze.placement.settings import Setting
 from phaze.schedule import ScheduleCache
@@ -146,9 +144,7 @@ def decide(r: PairResult, incumbent: float, solver_name: str) -> str | None:
 def _dp(space: SpaceTimes, s: Setting, loads: dict[str, float], par: ParallelismConfig) -> Placement | None:
     graphs = space.graphs[(s.microbatch, s.tensor)]
     chain = build_chain(graphs, loads, s.recompute, space.acc.row(0))
-    spec = placement_spec(par, space.acc, s)
-    interleaved = par.schedule == "interleaved"
-    result = best_interleaved(chain, spec, par.chunks) if interleaved else best_placement(chain, spec)
+    result = best_for_schedule(chain, placement_spec(par, space.acc, s), par)
     return result if isinstance(result, Placement) else None
 
 
