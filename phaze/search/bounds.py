@@ -60,11 +60,18 @@ def _pareto_lines(fill: NDArray[np.float64], fixed: NDArray[np.float64]) -> tupl
     return fill[idx], fixed[idx]
 
 
+def _lines(spec: PlacementSpec, stages: int, d: NDArray[np.float64], fill: NDArray[np.float64],
+           p_s: float) -> tuple[NDArray, NDArray]:
+    """The undominated (F_d, G_d) of one S: G = AR_d(P_S) + opt(P_S) at the S stages' ring bandwidth."""
+    return _pareto_lines(fill, dp_allreduce_s(p_s, d, spec, stages=stages) + optimizer_step_s(p_s, spec))
+
+
 def _interleaved_bound(chain: LayerChain, spec: PlacementSpec, chunks: int) -> SettingBound:
     t, m = spec.tensor_width, spec.microbatches
     total_p, max_p = float(chain.params.sum()), float(chain.params.max())
     stages, fills, fixeds = [], [], []
-    reason = ""
+    reason = (f"infeasible: no (p, d) for the interleaved schedule with {chunks} chunks: "
+              "2 <= p, p·v <= L, d·p·t <= N and m/d a whole multiple of p")
     for s in range(2, min((chain.n - 2) // chunks, spec.devices // t) + 1):
         d = np.arange(1, min(m, spec.devices // (s * t)) + 1, dtype=np.float64)
         d = d[(m % d == 0) & ((m // d) % s == 0)]
@@ -76,16 +83,10 @@ def _interleaved_bound(chain: LayerChain, spec: PlacementSpec, chunks: int) -> S
         if d.size == 0:
             reason = f"infeasible: no interleaved placement ({chunks} chunks) fits in hbm_bytes={spec.hbm_bytes:.6g}"
             continue
-        p_s = max(total_p / s, max_p)
-        fill = np.ceil(m / d) + (s - 1) / chunks
-        fixed = dp_allreduce_s(p_s, d, spec, stages=s) + optimizer_step_s(p_s, spec)
-        f, g = _pareto_lines(fill, fixed)
+        f, g = _lines(spec, s, d, np.ceil(m / d) + (s - 1) / chunks, max(total_p / s, max_p))
         stages.append(s)
         fills.append(f)
         fixeds.append(g)
-    if not stages:
-        reason = reason or (f"infeasible: no (p, d) for the interleaved schedule with {chunks} chunks: "
-                            "2 <= p, p·v <= L, d·p·t <= N and m/d a whole multiple of p")
     return SettingBound(tuple(stages), tuple(fills), tuple(fixeds), "" if stages else reason)
 
 
@@ -108,9 +109,7 @@ def setting_bound(chain: LayerChain, spec: PlacementSpec, schedule: str = "1f1b"
             continue
         d = np.arange(1, min(m, spec.devices // (s * t)) + 1, dtype=np.float64)
         p_s = whole_p if s == 1 else max(total_p / s, max_p)
-        fill = np.ceil(m / d) + (s - 1)
-        fixed = dp_allreduce_s(p_s, d, spec, stages=s) + optimizer_step_s(p_s, spec)
-        f, g = _pareto_lines(fill, fixed)
+        f, g = _lines(spec, s, d, np.ceil(m / d) + (s - 1), p_s)
         stages.append(s)
         fills.append(f)
         fixeds.append(g)
