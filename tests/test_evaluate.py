@@ -3,6 +3,7 @@ strategies, the one-line errors, and the Megatron validation script as a smoke t
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -12,13 +13,16 @@ import pytest
 from conftest import ROOT, compose_cfg, run_cli
 from omegaconf import OmegaConf
 
-from phaze.config.parallelism import FixedStrategy
+from phaze.config.parallelism import FixedStrategy, ParallelismConfig
 from phaze.hardware import Accelerators
 from phaze.model import build_model
-from phaze.placement.evaluate import DesignEvaluator, Outcome, evaluate_fixed
+from phaze.placement.evaluate import DesignEvaluator, Outcome, placement_spec
 from phaze.placement.layer_times import layer_times
 from phaze.placement.report import memory_breakdown
 from phaze.placement.result import Placement
+from phaze.placement.settings import Setting
+from phaze.placement.strategies import evaluate_fixed
+from phaze.placement.timing import dp_allreduce_bw
 
 S, H, A, V = 2048, 12288, 96, 50257
 SBH = S * H
@@ -162,3 +166,20 @@ def test_megatron_validation_script_runs_and_prints() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-1].startswith("mean abs error") and len(lines) == 1 + 5 + 1
+
+
+def test_multi_node_data_parallel_bandwidth_matches_nccl_on_dgx_a100() -> None:
+    """The DP ring of a node-aligned group (8 ranks per DGX A100 node) is priced from the per-NIC figure
+    (8 x 24 GB/s); NVIDIA measured 192 GB/s all-reduce bus bandwidth between such nodes (hardware.csv
+    infiniband_node_allreduce_busbw, NCCL #812): an independent check, not an input."""
+    with open(ROOT / "phaze" / "data" / "hardware.csv", newline="") as fh:
+        rows = {(r["name"], r["field"]): r["value"] for r in csv.DictReader(fh)}
+    measured = float(rows[("a100_80gb", "infiniband_node_allreduce_busbw")]) * 1e9
+    acc = Accelerators.from_config(compose_cfg(["hw=a100"]).hw)
+    par = ParallelismConfig(devices=32, global_batch=512, microbatch_sizes=[1], tensor_widths=[1])
+    spec = placement_spec(par, acc, Setting(1, 1, "full"))
+    assert dp_allreduce_bw(32, spec) == pytest.approx(measured, rel=0.01)  # 8 x 24.0 = 192.0 GB/s
+    # one rank per node (t = 8) gets one NIC's 24 GB/s, the figure of NCCL #1048
+    spec_t8 = placement_spec(ParallelismConfig(devices=256, global_batch=512, microbatch_sizes=[1],
+                                               tensor_widths=[8]), acc, Setting(1, 8, "full"))
+    assert dp_allreduce_bw(32, spec_t8) == pytest.approx(24e9, rel=1e-12)

@@ -12,8 +12,9 @@ from conftest import run_cli
 
 from phaze.cost.collectives import all_reduce_s
 from phaze.placement import Infeasible, LayerChain, PlacementSpec, evaluate_placement
+from phaze.placement.chunks import layout
 from phaze.placement.inflight import peak_inflight
-from phaze.placement.interleaved import best_interleaved, evaluate_interleaved, layout
+from phaze.placement.interleaved import best_interleaved, evaluate_interleaved
 from phaze.placement.result import Placement
 
 MS = 1e-3

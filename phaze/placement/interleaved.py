@@ -1,8 +1,7 @@
 """Megatron-LM's interleaved 1F1B schedule: v model chunks per device (Narayanan et al. SC21 §2.2.2).
 
-The chain [embed, L blocks, head] is cut into S·v chunks by the literature rule applied to S·v virtual
-stages (the first `L mod S·v` chunks get one block more; embed joins chunk 0, head the last chunk); chunk c
-runs on device c mod S. Why it is faster: a micro-batch now crosses the pipeline v times in pieces 1/v as
+The chain [embed, L blocks, head] is cut into S·v chunks, chunk c on device c mod S (`chunks.py`: the
+layout and its memory). Why it is faster: a micro-batch now crosses the pipeline v times in pieces 1/v as
 long, so the bubble shrinks from (S − 1) to (S − 1)/v stage loads, at v times the pipeline sends:
 
     TPB = max_j load_j · (m/d + (S − 1)/v) + AR_d(max_j P_j) + opt_step(max_j P_j)
@@ -12,71 +11,16 @@ it only when every replica gets the same m/d micro-batches and that is a multipl
 (`get_forward_backward_func`), and we require the same. Two departures, both generalisations: Megatron-LM
 needs L divisible by S·v (here the remainder goes to the first chunks, as the 1F1B literature rule does), and
 its 2021 code needed S > 2 (current Megatron-core allows S = 2 with overlapped p2p; so does phaze).
-
-Memory: each device holds its weights, gradients and optimizer state plus the activations of the
-chunk-micro-batches in flight at its peak (`inflight.py`, which follows Megatron-LM's unit order).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import reduce
-from operator import add
-
 import numpy as np
 
-from phaze.placement.inflight import peak_inflight
-from phaze.placement.pipeline import literature_cuts
+from phaze.placement.chunks import Layout, layout, layout_memory
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
-from phaze.placement.stages import range_sum, stage_load_s, stage_params
 from phaze.placement.timing import dp_allreduce_bw, dp_allreduce_s, iteration_s, optimizer_step_s, pipeline_s
-
-
-@dataclass(frozen=True)
-class Layout:
-    """S devices holding v chunks each: chunk cuts and per-device loads and parameters (independent of d)."""
-
-    stages: int
-    chunks: int
-    cuts: tuple[int, ...]  # S·v + 1 chain indices; chunk c is [cuts[c], cuts[c+1]) on device c mod S
-    loads: tuple[float, ...]  # per device: its chunks' stage loads (compute + boundary sends)
-    params: tuple[float, ...]  # per device
-    acts: tuple[tuple[float, ...], ...]  # per device, per local chunk: activation bytes of one micro-batch
-    extra: tuple[float, ...]  # per device: once-only bytes of its chunks
-
-    def chunk_range(self, device: int, local: int) -> tuple[int, int]:
-        c = local * self.stages + device
-        return self.cuts[c], self.cuts[c + 1]
-
-
-def layout(chain: LayerChain, stages: int, chunks: int) -> Layout | Infeasible:
-    blocks = chain.n - 2
-    if stages < 2:
-        return Infeasible(f"the interleaved schedule needs a pipeline of at least 2 stages, got p={stages}")
-    if blocks < stages * chunks:
-        return Infeasible(f"p·v = {stages}·{chunks} = {stages * chunks} chunks exceed the L={blocks} blocks")
-    cuts = literature_cuts(blocks, stages * chunks)
-    assert not isinstance(cuts, Infeasible)
-    loads, params, acts, extra = [], [], [], []
-    for j in range(stages):
-        ranges = [(cuts[c], cuts[c + 1]) for c in range(j, stages * chunks, stages)]
-        loads.append(reduce(add, (stage_load_s(chain, a, b) for a, b in ranges)))
-        params.append(reduce(add, (stage_params(chain, a, b) for a, b in ranges)))
-        acts.append(tuple(range_sum(chain.act_bytes, a, b) for a, b in ranges))
-        extra.append(reduce(add, (range_sum(chain.extra_bytes, a, b) for a, b in ranges)))
-    return Layout(stages, chunks, cuts, tuple(loads), tuple(params), tuple(acts), tuple(extra))
-
-
-def device_memory(spec: PlacementSpec, lay: Layout, device: int, per_replica: int) -> tuple[float, tuple[int, ...]]:
-    """(bytes, chunk-micro-batches in flight per chunk) of one device at its peak."""
-    act, held = peak_inflight(lay.stages, device, lay.chunks, per_replica, lay.acts[device])
-    return (lay.params[device] * spec.bytes_per_param + act) + lay.extra[device], held
-
-
-def layout_memory(spec: PlacementSpec, lay: Layout, per_replica: int) -> tuple[float, ...]:
-    """Bytes per device of `lay` with `per_replica` micro-batches per replica (independent of the loads)."""
-    return tuple(device_memory(spec, lay, j, per_replica)[0] for j in range(lay.stages))
 
 
 def price(spec: PlacementSpec, lay: Layout, data: int, memory: tuple[float, ...] | None = None,

@@ -11,8 +11,8 @@ from typing import Any
 
 from phaze.config.model import ModelConfig
 from phaze.model.summary import kaplan_train_flops_per_token
+from phaze.placement.chunks import device_memory, layout
 from phaze.placement.evaluate import Outcome
-from phaze.placement.interleaved import device_memory, layout
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
 from phaze.placement.stages import stage_params

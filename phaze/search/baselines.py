@@ -25,8 +25,9 @@ from phaze.config.parallelism import ParallelismConfig
 from phaze.config.search import SearchConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
-from phaze.placement.evaluate import DesignEvaluator, evaluate_best, evaluate_literature_placement
+from phaze.placement.evaluate import DesignEvaluator
 from phaze.placement.report import outcome_dict
+from phaze.placement.strategies import evaluate_best, evaluate_literature_placement
 from phaze.search.space_times import SpaceTimes
 from phaze.search.spotlight import spotlight_oracle, spotlight_search
 

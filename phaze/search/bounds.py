@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from phaze.placement.interleaved import layout, layout_memory
+from phaze.placement.chunks import layout, layout_memory
 from phaze.placement.memory import least_memory
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible

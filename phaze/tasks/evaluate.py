@@ -12,13 +12,9 @@ from phaze.config import as_object
 from phaze.hardware import Accelerators, hardware_summary
 from phaze.model import build_model
 from phaze.model.summary import model_summary
-from phaze.placement.evaluate import (
-    DesignEvaluator,
-    evaluate_best,
-    evaluate_fixed,
-    evaluate_literature_placement,
-)
+from phaze.placement.evaluate import DesignEvaluator
 from phaze.placement.report import outcome_dict
+from phaze.placement.strategies import evaluate_best, evaluate_fixed, evaluate_literature_placement
 from phaze.report.console import print_placements
 from phaze.tracking.files import write_run_files
 
