@@ -19,8 +19,8 @@ from omegaconf import OmegaConf
 
 from phaze.config import CONF_DIR, register_schemas
 from phaze.hardware import Accelerators
-from phaze.search.engine import PRUNED
 from phaze.search.job import run_search
+from phaze.search.pair import PRUNED
 
 
 def measure(model: str, hbm: float, workers: int, solver: str) -> dict[str, float]:

@@ -170,7 +170,7 @@ def test_megatron_sc21_layer_time_is_the_sum_of_its_kernels() -> None:
     from phaze.cost import price_graph
     from phaze.hardware import Accelerators
     from phaze.schedule import build_problem, schedule_space
-    from phaze.schedule.bound import best_durations
+    from phaze.schedule.dag import best_durations
 
     acc = Accelerators.from_config(compose_cfg(["hw=a100"]).hw)
     block = build_model(model_cfg("gpt3_175b"), 1, 8, kernels="megatron_sc21").layers["block"]

@@ -24,7 +24,7 @@ from phaze.schedule import (
     schedule_space,
     solve_candidate,
 )
-from phaze.schedule.problem import LINK, TC, TC_VC, VC
+from phaze.schedule.modes import LINK, TC, TC_VC, VC
 
 BUDGET = 20.0  # deterministic s: far more than the fixture needs (~0.3 s wall on the reference machine)
 

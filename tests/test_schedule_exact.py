@@ -22,7 +22,8 @@ from phaze.schedule import (
 from phaze.schedule.bound_ref import forced_intra, idle_extra_instance, without_single
 from phaze.schedule.brute import brute_force, sgs_decode
 from phaze.schedule.cpsat import solve_instance
-from phaze.schedule.problem import LINK, TC, TC_VC, VC, Instance
+from phaze.schedule.instance import Instance
+from phaze.schedule.modes import LINK, TC, TC_VC, VC
 from phaze.schedule.synthetic import random_problem
 
 CFG = SolverConfig(max_deterministic_time=10.0)

@@ -20,8 +20,8 @@ from phaze.schedule import (
     make_problem,
     schedule_space,
 )
-from phaze.schedule.bound import bottleneck_segments
-from phaze.schedule.problem import TC, TC_VC, VC
+from phaze.schedule.dag import bottleneck_segments
+from phaze.schedule.modes import TC, TC_VC, VC
 from phaze.schedule.synthetic import random_problem
 
 

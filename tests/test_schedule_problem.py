@@ -13,7 +13,9 @@ from phaze.config.errors import ConfigError
 from phaze.config.solver import SolverConfig, is_deterministic, validate
 from phaze.model.ops import Collective, LayerGraph, Op, OpKind, Pass
 from phaze.schedule import MODE_INTRA, MODE_SINGLE, build_problem, to_ns
-from phaze.schedule.problem import LINK, NOP, TC, TC_VC, UNAVAILABLE, VC, effective_modes, make_problem
+from phaze.schedule.modes import LINK, NOP, TC, TC_VC, VC
+from phaze.schedule.problem import effective_modes, make_problem
+from phaze.schedule.units import UNAVAILABLE
 
 
 def test_to_ns_rounds_up_and_keeps_exact_integers() -> None:
@@ -39,7 +41,7 @@ def test_single_core_rounding_keeps_the_work_relation() -> None:
     assert p.single_ns.tolist() == [[12, 9, 6, 12]]
 
 
-def _graph() -> LayerGraph:
+def greedy_graph() -> LayerGraph:
     ops = [
         Op("ln", OpKind.VECTOR, vector_ops=("layernorm",), numel=8),
         Op("fc1+gelu", OpKind.GEMM, gemm=(1, 2, 2, 2), vector_ops=("gelu",), numel=4),
@@ -53,7 +55,7 @@ def _graph() -> LayerGraph:
 def test_build_problem_classes_and_special_ops() -> None:
     single = np.array([[2e-9, 3e-9, 4e-9, 5e-9, 9e-9]])
     intra = np.array([[1e-9, 1e-9, 1e-9, 7e-9, 9e-9]])
-    p = build_problem(_graph(), single, intra, np.array([2]), np.array([3]))
+    p = build_problem(greedy_graph(), single, intra, np.array([2]), np.array([3]))
     assert p.op_class.tolist() == [VC, TC_VC, TC, LINK, NOP]
     assert p.names == ("ln", "fc1+gelu", "fc2", "ar", "view")
     assert (p.layer, p.pass_) == ("block", "fwd")
@@ -71,7 +73,7 @@ def test_build_problem_classes_and_special_ops() -> None:
 
 def test_build_problem_rejects_bad_shapes_and_edges() -> None:
     with pytest.raises(ValueError, match="candidates, ops"):
-        build_problem(_graph(), np.zeros((1, 4)), np.zeros((1, 5)), np.array([1]), np.array([1]))
+        build_problem(greedy_graph(), np.zeros((1, 4)), np.zeros((1, 5)), np.array([1]), np.array([1]))
     with pytest.raises(ValueError, match="i < j"):
         make_problem([TC, TC], [(1, 0)], np.ones((1, 2)), np.ones((1, 2)), [1], [1])
     with pytest.raises(ValueError, match=">= 1"):

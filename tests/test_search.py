@@ -17,8 +17,8 @@ from omegaconf import OmegaConf
 
 from phaze.config.search import SearchConfig
 from phaze.hardware import Accelerators
-from phaze.search.engine import FEASIBLE, OPTIMAL
 from phaze.search.job import run_search
+from phaze.search.pair import FEASIBLE, OPTIMAL
 
 # a few thousand candidates (BERT-large on 64 devices): seconds per run
 SMALL = ["model=bert_large", "hw.space.n_tc.max=16", "hw.space.n_vc.max=8", "hw.space.tc_width.max=64",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from phaze.config.model import ModelConfig
 from phaze.model.autograd import ForwardLayer
-from phaze.model.layers import ROPE_CYCLE_OPS, Shape, _Ops
+from phaze.model.layers import ROPE_CYCLE_OPS, LayerOps, Shape
 
 
-def _attention(o: _Ops, cfg: ModelConfig, sh: Shape, x: str) -> str:
+def _attention(o: LayerOps, cfg: ModelConfig, sh: Shape, x: str) -> str:
     """QKV -> scores -> softmax -> dropout -> context -> out-projection; returns the row-parallel output."""
     t, h, s, b = sh.t, cfg.hidden, sh.s, sh.b
     d_head = h // cfg.heads
@@ -41,7 +41,7 @@ def _attention(o: _Ops, cfg: ModelConfig, sh: Shape, x: str) -> str:
     return o.gemm("out_proj", ctx, (1, sh.tokens, h, h // t), out_params, saves=(ctx,))
 
 
-def _mlp(o: _Ops, cfg: ModelConfig, sh: Shape, x: str) -> str:
+def _mlp(o: LayerOps, cfg: ModelConfig, sh: Shape, x: str) -> str:
     t, h = sh.t, cfg.hidden
     f = cfg.ffn // t
     xin = o.enter_tp("mlp.f", x)
@@ -61,7 +61,7 @@ def _mlp(o: _Ops, cfg: ModelConfig, sh: Shape, x: str) -> str:
     return o.gemm("fc2", hidden, (1, sh.tokens, h, f), f * h, saves=(hidden,))
 
 
-def _residual(o: _Ops, cfg: ModelConfig, sh: Shape, name: str, y: str, skip: str) -> str:
+def _residual(o: LayerOps, cfg: ModelConfig, sh: Shape, name: str, y: str, skip: str) -> str:
     """g/reduce-scatter, the un-split bias, dropout and the residual add after a row-parallel GEMM."""
     y = o.leave_tp(f"{name}.g", y)
     numel = sh.region * cfg.hidden
@@ -74,7 +74,7 @@ def _residual(o: _Ops, cfg: ModelConfig, sh: Shape, name: str, y: str, skip: str
 
 def build_block(cfg: ModelConfig, sh: Shape) -> ForwardLayer:
     layer = ForwardLayer("block", sh.e)
-    o = _Ops(layer, sh)
+    o = LayerOps(layer, sh)
     x = layer.layer_input("x", sh.region * cfg.hidden)
     if cfg.pre_ln:
         h1 = _residual(o, cfg, sh, "attn", _attention(o, cfg, sh, o.norm("ln1", x, cfg)), x)

@@ -9,13 +9,14 @@ the embedding's (Press & Wolf 2017), so parameter totals match the published cou
 from __future__ import annotations
 
 from phaze.config.model import ModelConfig
-from phaze.model.autograd import ForwardLayer, Grad
+from phaze.model.autograd import ForwardLayer
+from phaze.model.grad_rules import Grad
 from phaze.model.layers import (
     CE_ALL_REDUCES,
     LOSS_ELEM_BYTES,
     TOKEN_ID_BYTES,
+    LayerOps,
     Shape,
-    _Ops,
     padded_vocab,
 )
 from phaze.model.ops import Collective, Op, OpKind
@@ -23,7 +24,7 @@ from phaze.model.ops import Collective, Op, OpKind
 
 def build_embed(cfg: ModelConfig, sh: Shape) -> ForwardLayer:
     layer = ForwardLayer("embed", sh.e)
-    o = _Ops(layer, sh)
+    o = LayerOps(layer, sh)
     h, t = cfg.hidden, sh.t
     width = cfg.embed_proj_dim or h
     ids = layer.layer_input("ids", sh.tokens, TOKEN_ID_BYTES, grad=False)
@@ -50,7 +51,7 @@ def build_embed(cfg: ModelConfig, sh: Shape) -> ForwardLayer:
 
 def build_head(cfg: ModelConfig, sh: Shape) -> ForwardLayer:
     layer = ForwardLayer("head", sh.e)
-    o = _Ops(layer, sh)
+    o = LayerOps(layer, sh)
     h, t = cfg.hidden, sh.t
     width = cfg.embed_proj_dim or h
     x = layer.layer_input("x", sh.region * h)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from phaze.config.model import ModelConfig
-from phaze.model.autograd import ForwardLayer, Grad
+from phaze.model.autograd import ForwardLayer
+from phaze.model.grad_rules import Grad
 from phaze.model.ops import Collective, Op, OpKind
 
 MASK_BYTES = 1  # dropout masks are stored as bytes (Korthikanti et al. 2023 §4.1)
@@ -56,7 +57,7 @@ def norm_params(cfg: ModelConfig) -> int:
     return cfg.hidden * (2 if cfg.norm == "layernorm" else 1)
 
 
-class _Ops:
+class LayerOps:
     """Helpers that append one op with consistent bytes, saves and gradient rule."""
 
     def __init__(self, layer: ForwardLayer, shape: Shape) -> None:

@@ -7,19 +7,12 @@ from phaze.schedule.cache import ScheduleCache, instance_key
 from phaze.schedule.check import ScheduleError, check_schedule
 from phaze.schedule.greedy import GreedyResult, greedy_space
 from phaze.schedule.greedy_ref import greedy_best, greedy_instance
-from phaze.schedule.problem import (
-    INFEASIBLE_NS,
-    MODE_INTRA,
-    MODE_SINGLE,
-    NS_PER_S,
-    Instance,
-    Problem,
-    build_problem,
-    make_problem,
-    to_ns,
-)
+from phaze.schedule.instance import Instance
+from phaze.schedule.modes import MODE_INTRA, MODE_SINGLE
+from phaze.schedule.problem import Problem, build_problem, make_problem
 from phaze.schedule.result import FEASIBLE, INFEASIBLE, OPTIMAL, Schedule
 from phaze.schedule.solve import SpaceSchedule, schedule_layer, schedule_space, solve_candidate
+from phaze.schedule.units import INFEASIBLE_NS, NS_PER_S, to_ns
 
 __all__ = [
     "FEASIBLE",

@@ -53,134 +53,33 @@ duration: exactly what serialises a layer whose ops only pay off on the whole ch
 The bound is computed on the dominance-reduced modes (`problem.effective_modes`), which leave the
 optimum unchanged, so it is valid for the original problem too.
 
-Exact integer arithmetic without overflow: ceil(sum_i min(tc_i·l_i, n·L_i) / n) is evaluated as
-sum_{i: intra is cheaper} L_i + ceil(sum_{other i} tc_i·l_i / n), never forming n·L_i.
+Code: the graph helpers (segments, heads/tails, best durations) are in `dag`, LB(S) itself, with its
+exact integer arithmetic, in `bound_basic`; this module combines them into the bound above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
 
-from phaze.schedule.idle import descendants, idle_extra
-from phaze.schedule.problem import (
-    CLASS_LINK,
-    CLASS_TC,
-    CLASS_VC,
-    INFEASIBLE_NS,
-    Problem,
-    effective_modes,
-)
-
-Edges = Sequence[tuple[int, int]]
-
-
-def bottleneck_segments(n: int, edges: Edges) -> tuple[list[int], list[list[int]]]:
-    """(bottleneck ops in order, segments S_0..S_k as sorted op lists) of a DAG with edges i < j."""
-    desc = descendants(n, edges)  # bitsets
-    anc = [0] * n
-    for i in range(n):
-        for j in range(n):
-            if desc[j] >> i & 1:
-                anc[i] |= 1 << j
-    full = (1 << n) - 1
-    necks = [i for i in range(n) if (desc[i] | anc[i] | (1 << i)) == full]
-    segments: list[list[int]] = [[] for _ in range(len(necks) + 1)]
-    neck_set = set(necks)
-    for i in range(n):
-        if i not in neck_set:
-            segments[sum(1 for b in necks if anc[i] >> b & 1)].append(i)
-    return necks, segments
-
-
-def best_durations(single: np.ndarray, intra: np.ndarray) -> np.ndarray:
-    """(C, n) min duration over the available modes; 0 where an op has none (infeasible rows)."""
-    big = np.iinfo(np.int64).max
-    best = np.minimum(np.where(single >= 0, single, big), np.where(intra >= 0, intra, big))
-    return np.where(best == big, 0, best)
-
-
-def succ_lists(n: int, edges: Edges, keep: set[int] | None = None) -> list[list[int]]:
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for i, j in edges:
-        if keep is None or (i in keep and j in keep):
-            succ[int(i)].append(int(j))
-    return succ
-
-
-def tails(problem: Problem, dur: np.ndarray) -> np.ndarray:
-    """(C, n) longest path from each op to a sink, the op's own duration included (ops are topological)."""
-    succ = succ_lists(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges])
-    out = dur.copy()
-    for i in range(problem.n_ops - 1, -1, -1):
-        if succ[i]:
-            out[:, i] += out[:, succ[i]].max(axis=1)
-    return out
-
-
-def _work_bound(single: np.ndarray, intra: np.ndarray, unit: np.ndarray, cap: np.ndarray,
-                extra: np.ndarray | None = None) -> np.ndarray:
-    """ceil((sum_i min(unit_i·l_i, cap·L_i) + extra) / cap) exactly, without forming cap·L_i (module doc);
-    `extra` is the idle-capacity work of `idle.py`."""
-    capc = cap[:, None]
-    single_cost_ceil = -(-(unit[None, :] * np.maximum(single, 0)) // capc)  # ceil(unit·l / cap)
-    intra_cheaper = (intra >= 0) & ((single < 0) | ((unit[None, :] > 0) & (intra < single_cost_ceil)))
-    a = np.where(intra_cheaper, intra, 0).sum(axis=1)
-    b = np.where(~intra_cheaper & (single >= 0), unit[None, :] * single, 0).sum(axis=1)
-    if extra is not None:
-        b = b + extra
-    return a + (-(-b // cap))
-
-
-def _basic_bound(problem: Problem, single: np.ndarray, intra: np.ndarray, best: np.ndarray,
-                 ops: list[int], idle: bool = False) -> np.ndarray:
-    """(C,) LB(S) for the op subset `ops` (sorted), on the dominance-reduced durations."""
-    succ = succ_lists(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges], set(ops))
-    tail = best[:, ops].copy()
-    pos = {op: k for k, op in enumerate(ops)}
-    for k in range(len(ops) - 1, -1, -1):
-        nxt = [pos[j] for j in succ[ops[k]]]
-        if nxt:
-            tail[:, k] += tail[:, nxt].max(axis=1)
-    cp = tail.max(axis=1, initial=0)
-    cls = problem.op_class[ops]
-    s, m = single[:, ops], intra[:, ops]
-    extra_tc = extra_vc = None
-    if idle:
-        desc = descendants(problem.n_ops, [(int(i), int(j)) for i, j in problem.edges])
-        extra_tc = idle_extra(problem.op_class, desc, ops, single, intra, problem.n_tc, 0, problem.n_vc)
-        extra_vc = idle_extra(problem.op_class, desc, ops, single, intra, problem.n_vc, 1, problem.n_tc)
-    tc = _work_bound(s, m, CLASS_TC[cls], problem.n_tc, extra_tc)
-    vc = _work_bound(s, m, CLASS_VC[cls], problem.n_vc, extra_vc)
-    link = np.where(s >= 0, s, 0)[:, CLASS_LINK[cls] == 1].sum(axis=1)
-    return np.maximum.reduce([cp, tc, vc, link])
-
-
-def heads(problem: Problem, dur: np.ndarray) -> np.ndarray:
-    """(C, n) longest path from a source to each op, the op's own duration excluded."""
-    preds: list[list[int]] = [[] for _ in range(problem.n_ops)]
-    for i, j in problem.edges:
-        preds[int(j)].append(int(i))
-    out = np.zeros_like(dur)
-    for j in range(problem.n_ops):
-        if preds[j]:
-            out[:, j] = (out[:, preds[j]] + dur[:, preds[j]]).max(axis=1)
-    return out
+from phaze.schedule.bound_basic import basic_bound
+from phaze.schedule.dag import best_durations, bottleneck_segments, heads, tails
+from phaze.schedule.problem import Problem, effective_modes
+from phaze.schedule.units import INFEASIBLE_NS
 
 
 def _bound_arrays(problem: Problem, single: np.ndarray, intra: np.ndarray, idle: bool) -> np.ndarray:
     """max(LB(all ops), segmented bound) on given (dominance-reduced) mode durations."""
     best = best_durations(single, intra)
     n = problem.n_ops
-    out = _basic_bound(problem, single, intra, best, list(range(n)), idle)
+    out = basic_bound(problem, single, intra, best, list(range(n)), idle)
     necks, segments = bottleneck_segments(n, [(int(i), int(j)) for i, j in problem.edges])
     if necks:
         seg = best[:, necks].sum(axis=1)
         for ops in segments:
             if ops:
-                seg += _basic_bound(problem, single, intra, best, ops, idle)
+                seg += basic_bound(problem, single, intra, best, ops, idle)
         out = np.maximum(out, seg)
     return out
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from phaze.schedule.bound import bottleneck_segments, succ_lists
+from phaze.schedule.dag import bottleneck_segments, succ_lists
 from phaze.schedule.idle import SAFE_PRODUCT, blocker_chains, comparable, descendants, holds_other, resource_roles
-from phaze.schedule.problem import INFEASIBLE_NS, MODE_INTRA, MODE_SINGLE, UNAVAILABLE, Instance
+from phaze.schedule.instance import Instance
+from phaze.schedule.modes import MODE_INTRA, MODE_SINGLE
+from phaze.schedule.units import INFEASIBLE_NS, UNAVAILABLE
 
 
 def critical_path_instance(inst: Instance) -> list[int]:

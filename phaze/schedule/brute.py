@@ -13,7 +13,8 @@ never lowers the makespan). Exponential: meant for <= 7 ops.
 
 from __future__ import annotations
 
-from phaze.schedule.problem import MODE_INTRA, MODE_SINGLE, Instance
+from phaze.schedule.instance import Instance
+from phaze.schedule.modes import MODE_INTRA, MODE_SINGLE
 
 Placed = list[tuple[int, int, tuple[int, int, int]]]  # (start, end, demand) of scheduled ops
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from phaze.config.solver import SolverConfig
-from phaze.schedule.problem import Instance
+from phaze.schedule.instance import Instance
 from phaze.schedule.result import Schedule
 
 # Bump when the meaning of a cached result changes (model, rounding, statuses).

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from phaze.schedule.problem import MODE_INTRA, MODE_SINGLE, Instance
+from phaze.schedule.instance import Instance
+from phaze.schedule.modes import MODE_INTRA, MODE_SINGLE
 
 
 class ScheduleError(AssertionError):

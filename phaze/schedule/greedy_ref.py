@@ -23,7 +23,8 @@ can be far worse), so `greedy_best` runs both and keeps the shorter (ties: `whol
 from __future__ import annotations
 
 from phaze.schedule.bound_ref import critical_path_instance
-from phaze.schedule.problem import CLASS_LINK, CLASS_TC, CLASS_VC, MODE_INTRA, MODE_SINGLE, Instance
+from phaze.schedule.instance import Instance
+from phaze.schedule.modes import CLASS_LINK, CLASS_TC, CLASS_VC, MODE_INTRA, MODE_SINGLE
 
 
 def greedy_instance(inst: Instance, spread: bool = False) -> tuple[list[int], list[int], int]:

@@ -43,7 +43,7 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 
-from phaze.schedule.problem import CLASS_TC, CLASS_VC
+from phaze.schedule.modes import CLASS_TC, CLASS_VC
 
 # Longest chain whose 2^k subsets are enumerated; a longer chain is cut into pieces of this many ops
 # (each piece is itself a chain, so each gives a valid bound). 2^8 subsets keep the term fast.

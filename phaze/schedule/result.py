@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from phaze.schedule.problem import MODE_NAMES, NS_PER_S
+from phaze.schedule.modes import MODE_NAMES
+from phaze.schedule.units import NS_PER_S
 
 OPTIMAL = "optimal"
 FEASIBLE = "feasible"

@@ -22,7 +22,8 @@ from phaze.schedule.cache import ScheduleCache, instance_key
 from phaze.schedule.check import check_schedule
 from phaze.schedule.cpsat import solve_instance
 from phaze.schedule.greedy import GreedyResult, greedy_space
-from phaze.schedule.problem import Instance, Problem, build_problem
+from phaze.schedule.instance import Instance
+from phaze.schedule.problem import Problem, build_problem
 from phaze.schedule.result import FEASIBLE, INFEASIBLE, OPTIMAL, Schedule
 
 

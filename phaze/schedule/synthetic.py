@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from phaze.schedule.problem import NS_PER_S, Problem, make_problem
+from phaze.schedule.problem import Problem, make_problem
+from phaze.schedule.units import NS_PER_S
 
-# Class mix: NOP, TC, VC, TC+VC, link (problem.NOP..LINK); mostly compute ops, some link and NOPs.
+# Class mix: NOP, TC, VC, TC+VC, link (modes.NOP..LINK); mostly compute ops, some link and NOPs.
 CLASS_PROBS = (0.1, 0.3, 0.3, 0.2, 0.1)
 
 

@@ -1,5 +1,5 @@
 """The Gaussian-process surrogate of the Spotlight baseline: Matérn-5/2 ARD kernel, marginal-likelihood fit and
-a stable log expected improvement (DESIGN §8; the search loop is in `spotlight.py`).
+a stable log expected improvement (DESIGN §8; the search loop is in `spotlight_loop.py`).
 
 Kernel: Rasmussen & Williams 2006, eq. 4.17, on features normalised to [0, 1]. Fit: the log marginal
 likelihood (R&W eq. 5.8) and its analytic gradient (eq. 5.9) by L-BFGS-B. Acquisition: log-EI computed

@@ -29,7 +29,9 @@ from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.placement.settings import Setting, settings
 from phaze.schedule import ScheduleCache
-from phaze.search.engine import PairResult, Plan, evaluate_pair, make_plan, run_chunks
+from phaze.search.engine import run_chunks
+from phaze.search.pair import PairResult, evaluate_pair
+from phaze.search.plan import Plan, make_plan
 from phaze.search.space_times import SpaceTimes
 
 _WORKER: dict[str, Any] = {}  # the state forked workers evaluate against

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from phaze.config.errors import ConfigError
-from phaze.search.engine import PairResult, decide
+from phaze.search.pair import PairResult, decide
 
 PLACEMENT_FIELDS = ("greedy_placement", "refined_placement", "placement")
 RAW_FIELDS = ("candidate", "setting", "optimistic", "greedy", "greedy_placement", "closed", "upper", "refined",

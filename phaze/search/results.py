@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from phaze.hardware import Accelerators
-from phaze.search.engine import FEASIBLE, OPTIMAL, PRUNED, PRUNED_DP, PairResult
+from phaze.search.pair import FEASIBLE, OPTIMAL, PRUNED, PRUNED_DP, PairResult
 from phaze.search.pareto import pareto_front
 
 STATUS_OF_PAIR = {OPTIMAL: "optimal", FEASIBLE: "feasible", PRUNED_DP: "bounded"}

@@ -18,8 +18,8 @@ from phaze.model import build_model
 from phaze.model.summary import model_summary
 from phaze.report.plots import pareto_plot
 from phaze.search.baselines import Baselines, speedup
-from phaze.search.engine import PairResult
 from phaze.search.job import run_search
+from phaze.search.pair import PairResult
 from phaze.search.results import best_row, candidates_table, search_stats
 from phaze.search.summary import best_entry
 from phaze.tracking.files import config_hash, write_run_files

@@ -1,0 +1,70 @@
+"""The search plan: every (candidate, setting) pair with a finite optimistic bound, in evaluation order.
+
+Step 2 of the co-search (engine.py): an optimistic TPB per pair from the bounds (bounds.py), pairs in
+descending optimistic throughput, cut into chunks. Separate from evaluating a pair (pair.py) and from the
+chunk loop (engine.py) because it is built once per job, before any placement DP, over all candidates:
+a shard keeps the whole job's chunk numbers, which is what makes merging shards exact (merge.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from phaze.config.parallelism import ParallelismConfig
+from phaze.placement.chain_builder import build_chain
+from phaze.placement.evaluate import placement_spec
+from phaze.placement.settings import Setting
+from phaze.search.bounds import optimistic_tpb, setting_bound
+from phaze.search.space_times import SpaceTimes
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every (candidate, setting) pair with a finite optimistic bound, in evaluation order."""
+
+    settings: list[Setting]
+    candidate: NDArray[np.int64]
+    setting: NDArray[np.int64]
+    optimistic: NDArray[np.float64]  # samples/s upper bound
+    chunk: NDArray[np.int64]
+    infeasible_settings: dict[int, str]
+
+    def chunks(self) -> Iterator[tuple[int, NDArray[np.int64]]]:
+        """(chunk number, pair positions) in order."""
+        if self.chunk.size == 0:
+            return
+        bounds = np.flatnonzero(np.diff(self.chunk)) + 1
+        for part in np.split(np.arange(self.chunk.size), bounds):
+            yield int(self.chunk[part[0]]), part
+
+
+def make_plan(space: SpaceTimes, settings: list[Setting], par: ParallelismConfig, chunk_size: int,
+              area: NDArray[np.float64]) -> Plan:
+    cand, sett, opt, infeasible = [], [], [], {}
+    for i, s in enumerate(settings):
+        space.ensure(s.microbatch, s.tensor)
+        graphs = space.graphs[(s.microbatch, s.tensor)]
+        template = build_chain(graphs, dict.fromkeys(("embed", "block", "head"), 0.0), s.recompute,
+                               space.acc.row(0))
+        spec = placement_spec(par, space.acc, s)
+        bound = setting_bound(template, spec, par.schedule, par.chunks)
+        if not bound.feasible:
+            infeasible[i] = bound.reason
+            continue
+        total, largest = space.chain_sums(s)
+        thr = spec.global_batch / optimistic_tpb(bound, total, largest)
+        ok = np.flatnonzero(np.isfinite(thr) & (thr > 0))
+        cand.append(ok)
+        sett.append(np.full(ok.size, i))
+        opt.append(thr[ok])
+    c = np.concatenate(cand) if cand else np.zeros(0, np.int64)
+    s_idx = np.concatenate(sett) if sett else np.zeros(0, np.int64)
+    o = np.concatenate(opt) if opt else np.zeros(0)
+    area_key = np.nan_to_num(area[c], nan=np.inf) if c.size else np.zeros(0)
+    order = np.lexsort((s_idx, c, area_key, -o)) if c.size else np.zeros(0, np.int64)
+    chunk = np.arange(order.size) // chunk_size
+    return Plan(settings, c[order], s_idx[order], o[order], chunk, infeasible)
