@@ -20,14 +20,9 @@ from phaze.placement.chain_builder import build_chain
 from phaze.placement.interleaved import best_interleaved, evaluate_interleaved
 from phaze.placement.layer_times import LayerTimes, layer_times, refine
 from phaze.placement.optimal import best_placement
+from phaze.placement.optimizer_bytes import GRAD_BYTES_PER_PARAM, bytes_per_param, opt_bytes_touched_per_param
 from phaze.placement.pipeline import evaluate_literature
-from phaze.placement.problem import (
-    GRAD_BYTES_PER_PARAM,
-    LayerChain,
-    PlacementSpec,
-    bytes_per_param,
-    opt_bytes_touched_per_param,
-)
+from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
 from phaze.placement.settings import Setting
 from phaze.schedule import ScheduleCache
