@@ -13,6 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from phaze.config import CONF_DIR, ConfigError, register_schemas, validate
+from phaze.config.preflight import check_overrides
 
 EXIT_CONFIG_ERROR = 2
 
@@ -71,6 +72,11 @@ def app(cfg: DictConfig) -> None:
 
 
 def main() -> None:
+    """Overrides are checked first so that a bad one is one line (`config/preflight.py`), then Hydra runs."""
+    bad = check_overrides(sys.argv[1:], Path(CONF_DIR))
+    if bad is not None:
+        print(f"phaze: {bad}", file=sys.stderr)
+        sys.exit(EXIT_CONFIG_ERROR)
     app()
 
 
