@@ -43,6 +43,7 @@ def test_unknown_model_lists_the_available_ones(tmp_path: Path) -> None:
     (["model.layers=many"], "model.layers='many': a value of type int"),
     (["model.nonexistent=3"], "model.nonexistent='3': not a key of ModelConfig; its keys: name, family, layers"),
     (["model=opt13b,gpt5", "-m"], "model='gpt5': one of"),  # every choice of a sweep is checked
+    (["model.layers=24,many", "-m"], "model.layers='many': a value of type int"),  # ... and every job's types
     (["+experiment=nope"], "experiment='nope': one of paper_llms, quickstart"),
 ])
 def test_hydra_rejections_are_one_line_too(args: list[str], expected: str, tmp_path: Path) -> None:

@@ -5,12 +5,15 @@ type before any phaze code runs, and reports it over many lines (the whole optio
 path, a hint about HYDRA_FULL_ERROR). This check runs first and returns the same one-line `ConfigError` as
 every other bad field: the field, the value, and what is allowed. It composes the config once, as Hydra will
 (about 0.1 s), with the same search path. Anything it cannot judge (command-line flags other than -m,
-override syntax errors, the keys and types of each job of a sweep) is left to Hydra unchanged.
+override syntax errors, sweeps of more than MAX_SWEEP_JOBS_CHECKED jobs beyond their group choices) is left
+to Hydra unchanged.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from itertools import product
+from math import prod
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,8 @@ from hydra.errors import HydraException, MissingConfigException
 from phaze.config.errors import ConfigError
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
+# A command-line sweep of up to this many jobs is composed job by job (about 0.1 s each) before it starts.
+MAX_SWEEP_JOBS_CHECKED = 32
 
 
 def _group_choices(conf_dir: Path, group: str) -> list[str] | None:
@@ -81,19 +86,32 @@ def _sweep_choices(overrides: list[Override], conf_dir: Path) -> ConfigError | N
     return None
 
 
-def check_overrides(argv: list[str], conf_dir: Path, config_name: str = "config") -> ConfigError | None:
-    """The first bad override in `argv` (the arguments after the program name) as a ConfigError, or None."""
-    if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in argv):
-        return None  # --help, --cfg, -cn ...: Hydra's own business
-    texts = [a for a in argv if a not in MULTIRUN_FLAGS]
+def _jobs(overrides: list[Override], texts: list[str]) -> list[list[str]] | None:
+    """One override list per job of a command-line sweep (the Cartesian product Hydra's basic sweeper runs),
+    or None when it has more than MAX_SWEEP_JOBS_CHECKED jobs or a sweep it cannot enumerate."""
+    axes: list[list[str]] = []
+    for o, text in zip(overrides, texts, strict=True):
+        if not o.is_sweep_override():
+            axes.append([text])
+            continue
+        if o.key_or_group.startswith("hydra"):
+            return None
+        try:
+            values = list(o.sweep_string_iterator())
+        except Exception:  # an interval or other non-enumerable sweep (for an optimising sweeper)
+            return None
+        key = text.split("=", 1)[0]  # keeps a leading + / ++
+        axes.append([f"{key}={v}" for v in values])
+    if prod(len(axis) for axis in axes) > MAX_SWEEP_JOBS_CHECKED:
+        return None
+    return [list(job) for job in product(*axes)]
+
+
+def _compose_error(texts: list[str], conf_dir: Path, config_name: str) -> ConfigError | None:
+    """Compose one run's config as Hydra will; its first rejected override as a ConfigError, else None."""
     try:
         overrides = OverridesParser.create().parse_overrides(texts)
-    except HydraException:
-        return None  # a syntax error: Hydra's message points at the character
-    if any(o.is_sweep_override() for o in overrides):
-        return _sweep_choices(overrides, conf_dir)  # the types of each job are left to Hydra
-    values = {o.key_or_group: o.get_value_element_as_str() for o in overrides if not o.is_delete()}
-    try:
+        values = {o.key_or_group: o.get_value_element_as_str() for o in overrides if not o.is_delete()}
         with initialize_config_dir(config_dir=str(conf_dir), version_base="1.3"):
             compose(config_name=config_name, overrides=texts)
     except MissingConfigException as exc:
@@ -102,4 +120,26 @@ def check_overrides(argv: list[str], conf_dir: Path, config_name: str = "config"
         return _composition_error(exc, values)
     except Exception:  # anything else is reported by Hydra, as before this check existed
         return None
+    return None
+
+
+def check_overrides(argv: list[str], conf_dir: Path, config_name: str = "config") -> ConfigError | None:
+    """The first bad override in `argv` (the arguments after the program name) as a ConfigError, or None.
+
+    A command-line sweep is checked job by job, so that a typo in its last job stops the run before the first
+    job starts; a sweep too large to compose job by job has only its config-group choices checked.
+    """
+    if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in argv):
+        return None  # --help, --cfg, -cn ...: Hydra's own business
+    texts = [a for a in argv if a not in MULTIRUN_FLAGS]
+    try:
+        overrides = OverridesParser.create().parse_overrides(texts)
+    except HydraException:
+        return None  # a syntax error: Hydra's message points at the character
+    jobs = _jobs(overrides, texts) if any(o.is_sweep_override() for o in overrides) else [texts]
+    if jobs is None:
+        return _sweep_choices(overrides, conf_dir)
+    for job in jobs:
+        if (bad := _compose_error(job, conf_dir, config_name)) is not None:
+            return bad
     return None
