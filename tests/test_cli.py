@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import CONF, run_cli
+
+from phaze.config.preflight import check_overrides
 
 BAD_INPUTS = [
     (["model.layers=0"], "model.layers"),
@@ -134,3 +136,15 @@ def test_inspect_reports_the_hardware(hw: str, expected: dict, tmp_path: Path) -
         assert hardware[key] == value
     if hw == "tpuv4":
         assert hardware["area_mm2"] > 0
+
+
+def test_preflight_passes_good_runs_and_leaves_file_errors_to_hydra(tmp_path: Path) -> None:
+    """Valid overrides and flags pass untouched; a bad value that comes from a YAML file (not the command
+    line) is left to Hydra, whose report names the file."""
+    assert check_overrides(["model=opt13b", "task=inspect", "inspect.microbatch=2"], CONF) is None
+    assert check_overrides(["--help"], CONF) is None
+    assert check_overrides(["model=opt13b,llama2_7b", "-m"], CONF) is None
+    conf = tmp_path / "myconf" / "model"
+    conf.mkdir(parents=True)
+    (conf / "bad.yaml").write_text("defaults:\n  - opt13b\n  - _self_\nlayers: many\n")
+    assert check_overrides(["model=bad", f"hydra.searchpath=[file://{tmp_path / 'myconf'}]"], CONF) is None

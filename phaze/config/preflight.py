@@ -3,8 +3,8 @@
 Why: Hydra itself rejects an unknown config choice (`model=gpt5`), an unknown key or a value of the wrong
 type before any phaze code runs, and reports it over many lines (the whole option list, the config search
 path, a hint about HYDRA_FULL_ERROR). This check runs first and returns the same one-line `ConfigError` as
-every other bad field: the field, the value, and what is allowed. It composes the config once, as Hydra will
-(about 0.1 s), with the same search path. Anything it cannot judge (command-line flags other than -m,
+every other bad field: the field, the value, and what is allowed. It composes each run's config once, as
+Hydra will (about 0.1 s), with the same search path. Anything it cannot judge (command-line flags other than -m,
 override syntax errors, sweeps of more than MAX_SWEEP_JOBS_CHECKED jobs beyond their group choices) is left
 to Hydra unchanged.
 """
@@ -21,6 +21,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from hydra.errors import HydraException, MissingConfigException
+from omegaconf.errors import ConfigAttributeError
 
 from phaze.config.errors import ConfigError
 
@@ -52,10 +53,12 @@ def _composition_error(exc: Exception, values: dict[str, str]) -> ConfigError | 
     full_key = getattr(cause, "full_key", None)
     if not full_key:
         return None
+    value = values.get(str(full_key))
+    if value is None:
+        return None  # the bad value comes from a YAML file: Hydra's report names the file
     object_type = getattr(cause, "object_type", None)
     key = str(full_key).rsplit(".", 1)[-1]
-    value = values.get(str(full_key), values.get(str(full_key).lstrip("+"), ""))
-    if type(cause).__name__ == "ConfigAttributeError" and dataclasses.is_dataclass(object_type):
+    if isinstance(cause, ConfigAttributeError) and dataclasses.is_dataclass(object_type):
         known = ", ".join(f.name for f in dataclasses.fields(object_type))
         return ConfigError(str(full_key), value, f"not a key of {object_type.__name__}; its keys: {known}")
     expected = _field_type(object_type, key)
