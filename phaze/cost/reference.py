@@ -10,7 +10,8 @@ import math
 
 from phaze.cost.price import collective_op_s
 from phaze.cost.tables import cycles_per_element
-from phaze.hardware.accelerators import Accelerator, Accelerators
+from phaze.hardware.accelerators import Accelerators
+from phaze.hardware.design import Accelerator
 from phaze.model.ops import Op, OpKind
 
 

@@ -2,7 +2,8 @@
 
 The cost model prices an operator on every row at once, so a design is never a Python object inside a
 hot loop: `Accelerators` holds one array per searched field and the shared scalars (everything
-`hw=search` does not search). `Accelerator` is the frozen record of one row, for reports and tests.
+`hw=search` does not search). `Accelerator` (in `design.py`) is the frozen record of one row, for
+reports and tests.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from numpy.typing import NDArray
 
 from phaze.config.hw import validate
 from phaze.hardware.area import area_mm2
+from phaze.hardware.design import FLOP_PER_MAC, Accelerator
 from phaze.hardware.space import (
     BYTES_PER_GIB,
     area_window,
@@ -26,45 +28,8 @@ from phaze.hardware.space import (
     space_grid,
 )
 
-FLOP_PER_MAC = 2
-
 ROW_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_bytes", "glb_bw_bytes_per_cycle",
               "area_mm2")
-
-
-@dataclass(frozen=True)
-class Accelerator:
-    """One design: the row fields plus the shared scalars, SI units.
-
-    The HBM and link bandwidths are the effective ones: datasheet rate x the config's measured
-    achievable fraction (1.0 for the template), so every consumer prices memory and collectives alike.
-    """
-
-    n_tc: int
-    n_vc: int
-    tc_width: int
-    tc_depth: int
-    vc_width: int
-    glb_bytes: int
-    glb_bw_bytes_per_cycle: float
-    area_mm2: float  # NaN when the design has no area (GPUs)
-    freq_hz: float
-    hbm_bytes: int
-    hbm_bw_bytes_per_s: float
-    elem_bytes: int
-    op_overhead_cycles: int
-    tc_achievable_fraction: float
-    node_size: int
-    tp_link_bw_bytes_per_s: float
-    dp_link_bw_bytes_per_s: float
-    link_latency_s: float
-    gemm_wave_tile: tuple[int, int] | None = None
-    gemm_wave_slots: int | None = None
-
-    @property
-    def peak_flops(self) -> float:
-        """n_tc·W·D MACs per cycle, 2 FLOP each."""
-        return float(self.n_tc * self.tc_width * self.tc_depth * FLOP_PER_MAC * self.freq_hz)
 
 
 @dataclass(frozen=True, eq=False)

@@ -14,9 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from phaze.schedule.dag import succ_lists
-from phaze.schedule.idle import descendants, idle_extra
+from phaze.schedule.idle import idle_extra
 from phaze.schedule.modes import CLASS_LINK, CLASS_TC, CLASS_VC
 from phaze.schedule.problem import Problem
+from phaze.schedule.reach import descendants
 
 
 def _work_bound(single: np.ndarray, intra: np.ndarray, unit: np.ndarray, cap: np.ndarray,

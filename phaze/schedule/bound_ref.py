@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 from phaze.schedule.dag import bottleneck_segments, succ_lists
-from phaze.schedule.idle import SAFE_PRODUCT, blocker_chains, comparable, descendants, holds_other, resource_roles
+from phaze.schedule.idle import SAFE_PRODUCT, blocker_chains, holds_other, resource_roles
 from phaze.schedule.instance import Instance
 from phaze.schedule.modes import MODE_INTRA, MODE_SINGLE
+from phaze.schedule.reach import comparable, descendants
 from phaze.schedule.units import INFEASIBLE_NS, UNAVAILABLE
 
 

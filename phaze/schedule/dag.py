@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from phaze.schedule.idle import descendants
 from phaze.schedule.problem import Problem
+from phaze.schedule.reach import descendants
 
 Edges = Sequence[tuple[int, int]]
 

@@ -44,28 +44,13 @@ import networkx as nx
 import numpy as np
 
 from phaze.schedule.modes import CLASS_TC, CLASS_VC
+from phaze.schedule.reach import comparable
 
 # Longest chain whose 2^k subsets are enumerated; a longer chain is cut into pieces of this many ops
 # (each piece is itself a chain, so each gives a valid bound). 2^8 subsets keep the term fast.
 MAX_CHAIN_OPS = 8
 # Rows whose K·duration sums could approach int64 are left without the term (it is optional).
 SAFE_PRODUCT = 2**60
-
-
-def descendants(n: int, edges: Sequence[tuple[int, int]]) -> list[int]:
-    """Per op, the bitset of its descendants (edges i -> j with i < j)."""
-    desc = [0] * n
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for i, j in edges:
-        succ[int(i)].append(int(j))
-    for i in range(n - 1, -1, -1):
-        for j in succ[i]:
-            desc[i] |= desc[j] | (1 << j)
-    return desc
-
-
-def comparable(desc: list[int], i: int, j: int) -> bool:
-    return i == j or bool(desc[i] >> j & 1) or bool(desc[j] >> i & 1)
 
 
 def resource_roles(op_classes: Sequence[int], resource: int) -> tuple[set[int], set[int]]:

@@ -18,7 +18,7 @@ from omegaconf import DictConfig, OmegaConf
 import phaze
 from phaze.report.comparison import write_comparison
 from phaze.tracking.files import git_commit
-from phaze.tracking.mlflow_log import group_choices
+from phaze.tracking.labels import group_choices
 from phaze.tracking.session import (
     PARENT_FILE,
     PARENT_TAG,

@@ -3,7 +3,8 @@
 The run's files are already in the run directory when this is called (DESIGN §1); MLflow only reads and
 copies them. Every failure (MLflow, network, SQLAlchemy, a bug here) is caught, reported in ONE stderr line
 and turned into `None`: tracking never loses a result and never fails a run. The client and experiment come
-from `session.py`, the value shapes from `values.py`, the child runs from `children.py`.
+from `session.py`, the value shapes from `values.py`, the child runs from `children.py`, the job run's name
+and tags from `labels.py`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
 
 from phaze.tracking.children import log_candidate_steps, log_children
-from phaze.tracking.files import provenance
+from phaze.tracking.labels import job_tags, run_name
 from phaze.tracking.session import ensure_experiment, experiment_name, mlflow_session, parent_run_id, warn_failure
 from phaze.tracking.values import SUMMARY_METRICS, finite, flatten, log_values, start_run
 
 # Derived hardware figures (its config fields are already params).
 HARDWARE_METRICS = ("area_mm2", "peak_flops", "candidates_total", "candidates_kept", "max_area_mm2")
-SWEEP_FUNCTIONS = ("range(", "choice(", "interval(", "glob(")  # Hydra's sweep override syntax
 
 
 def log_run(cfg: DictConfig, out_dir: Path, result: dict[str, Any], candidates: pd.DataFrame | None,
@@ -40,8 +40,8 @@ def log_run(cfg: DictConfig, out_dir: Path, result: dict[str, Any], candidates: 
     try:
         with mlflow_session(tracking) as client:
             parent, exp_id = _parent_and_experiment(client, cfg)
-            tags = _job_tags(cfg, out_dir, result)
-            run_id = start_run(client, exp_id, _run_name(cfg, result), tags, parent)
+            tags = job_tags(cfg, out_dir, result)
+            run_id = start_run(client, exp_id, run_name(cfg, result), tags, parent)
             try:
                 _log_job(client, exp_id, run_id, cfg, out_dir, result, candidates, artifacts)
             except BaseException:
@@ -84,57 +84,6 @@ def _log_job(client: MlflowClient, exp_id: str, run_id: str, cfg: DictConfig, ou
     client.set_terminated(run_id, "FINISHED")
 
 
-def _run_name(cfg: DictConfig, result: Mapping[str, Any]) -> str:
-    """`<task>-<model>`; in a sweep also `#<job num>` and the values this job sweeps (e.g. hw.hbm_gib=64)."""
-    from hydra.core.hydra_config import HydraConfig
-    from hydra.types import RunMode
-
-    model = OmegaConf.select(cfg, "model.name") or experiment_name(cfg)
-    name = f"{result.get('task') or OmegaConf.select(cfg, 'task.name') or 'run'}-{model}"
-    if HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN:
-        hc = HydraConfig.get()
-        swept = set(OmegaConf.select(hc, "sweeper.params", default=None) or {})
-        sweep_file = Path(str(hc.sweep.dir)) / "multirun.yaml"  # the sweep's command line (basic sweeper)
-        if sweep_file.is_file():
-            line = OmegaConf.select(OmegaConf.load(sweep_file), "hydra.overrides.task", default=None) or []
-            swept |= {str(o).split("=", 1)[0] for o in line if _is_sweep(str(o).split("=", 1)[-1])}
-        mine = [str(o) for o in OmegaConf.select(hc, "overrides.task", default=None) or []
-                if str(o).split("=", 1)[0] in swept]
-        name += f" #{OmegaConf.select(hc, 'job.num', default='')} {','.join(mine)}"
-    return name.rstrip()
-
-
-def _is_sweep(value: str) -> bool:
-    """`a,b` or a sweep function; a list or dict value (`[1,2]`) is one value, not a sweep."""
-    return value.startswith(SWEEP_FUNCTIONS) or ("," in value and not value.startswith(("[", "{")))
-
-
-def group_choices(cfg: DictConfig) -> dict[str, str]:
-    """Hydra's `runtime.choices` (without hydra/* groups) when available, else each section's `name`."""
-    from hydra.core.hydra_config import HydraConfig
-
-    choices = OmegaConf.select(cfg, "hydra.runtime.choices")  # a config composed with its hydra node
-    if choices is None and HydraConfig.initialized():
-        choices = HydraConfig.get().runtime.choices
-    if choices is not None:
-        return {str(k): str(v) for k, v in choices.items()
-                if v is not None and not str(k).startswith(("hydra/", "schema/"))}
-    return {str(k): str(v.name) for k, v in cfg.items() if isinstance(v, DictConfig) and v.get("name")}
-
-
-def _job_tags(cfg: DictConfig, out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
-    """Provenance from the result, else from result.json on disk, else recomputed from the config."""
-    prov = {k: result.get(k) for k in ("phaze_version", "git_commit", "config_hash")}
-    on_disk = out_dir / "result.json"
-    if None in prov.values() and on_disk.is_file():
-        stored = json.loads(on_disk.read_text())
-        prov = {k: stored.get(k) if v is None else v for k, v in prov.items()}
-    if None in prov.values():
-        prov = {k: provenance(cfg).get(k) if v is None else v for k, v in prov.items()}
-    return group_choices(cfg) | prov | {"task": result.get("task"), "run_dir": str(out_dir),
-                                         "mlflow.source.git.commit": prov["git_commit"]}
-
-
 def job_metrics(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
     """Summary figures of the job run: the best design's, speedups, wall time, and the numeric fields of
     the model / hardware / search summaries (all a task=inspect run has)."""
@@ -161,4 +110,4 @@ def job_metrics(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["group_choices", "job_metrics", "log_run"]
+__all__ = ["job_metrics", "log_run"]

@@ -1,0 +1,47 @@
+"""One accelerator design as a frozen record: the row fields plus the shared scalars (DESIGN §4).
+
+Separate from `accelerators.py` because a single design is what reports, tests and the plain-Python
+reference cost model handle, and it needs neither numpy nor the search-space enumeration; the arrays in
+`Accelerators` stay the only form the hot loops see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FLOP_PER_MAC = 2
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One design: the row fields plus the shared scalars, SI units.
+
+    The HBM and link bandwidths are the effective ones: datasheet rate x the config's measured
+    achievable fraction (1.0 for the template), so every consumer prices memory and collectives alike.
+    """
+
+    n_tc: int
+    n_vc: int
+    tc_width: int
+    tc_depth: int
+    vc_width: int
+    glb_bytes: int
+    glb_bw_bytes_per_cycle: float
+    area_mm2: float  # NaN when the design has no area (GPUs)
+    freq_hz: float
+    hbm_bytes: int
+    hbm_bw_bytes_per_s: float
+    elem_bytes: int
+    op_overhead_cycles: int
+    tc_achievable_fraction: float
+    node_size: int
+    tp_link_bw_bytes_per_s: float
+    dp_link_bw_bytes_per_s: float
+    link_latency_s: float
+    gemm_wave_tile: tuple[int, int] | None = None
+    gemm_wave_slots: int | None = None
+
+    @property
+    def peak_flops(self) -> float:
+        """n_tc·W·D MACs per cycle, 2 FLOP each."""
+        return float(self.n_tc * self.tc_width * self.tc_depth * FLOP_PER_MAC * self.freq_hz)
