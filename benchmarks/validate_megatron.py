@@ -39,7 +39,7 @@ from phaze.config import CONF_DIR, register_schemas
 from phaze.config.model import ModelConfig
 from phaze.config.parallelism import ParallelismConfig
 from phaze.hardware import Accelerators
-from phaze.placement.evaluate import DesignEvaluator, pick_best
+from phaze.placement.evaluate import DesignEvaluator, Outcome, pick_best
 from phaze.placement.result import Placement
 from phaze.placement.settings import Setting
 
@@ -61,8 +61,9 @@ def gpt(row: dict[str, str]) -> ModelConfig:
                        heads=heads, kv_heads=heads, ffn=4 * h, vocab=VOCAB, max_positions=SEQ_LEN, seq_len=SEQ_LEN)
 
 
-def predict(row: dict[str, str], solver, hw, schedule: str = "1f1b",
-            chunks: int = 2) -> tuple[float, Setting | None, str]:
+def predict_outcome(row: dict[str, str], solver, hw, schedule: str = "1f1b",
+                    chunks: int = 2) -> tuple[float, Outcome | None]:
+    """Predicted TFLOP/s per GPU of one row and the placement behind it (None if nothing fits)."""
     t, p, gpus, batch = (int(row[k]) for k in ("tensor_parallel", "pipeline_parallel", "gpus", "global_batch"))
     d = gpus // (t * p)
     sizes = [b for b in MICROBATCHES if batch % b == 0 and batch // b >= 1]
@@ -72,9 +73,15 @@ def predict(row: dict[str, str], solver, hw, schedule: str = "1f1b",
     ev = DesignEvaluator(gpt(row), par, solver, Accelerators.from_config(hw))
     best = pick_best(ev.given(Setting(b, t, "full"), d, p) for b in sizes)
     if best is None or not isinstance(best.result, Placement):
-        return float("nan"), None, "infeasible"
+        return float("nan"), None
     tflops = megatron_flops(batch, int(row["layers"]), int(row["hidden"])) / (best.result.iteration_s * gpus) / 1e12
-    return tflops, best.setting, str(best.result)
+    return tflops, best
+
+
+def predict(row: dict[str, str], solver, hw, schedule: str = "1f1b",
+            chunks: int = 2) -> tuple[float, Setting | None, str]:
+    tflops, best = predict_outcome(row, solver, hw, schedule, chunks)
+    return (tflops, None, "infeasible") if best is None else (tflops, best.setting, str(best.result))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -168,6 +168,19 @@ def test_megatron_validation_script_runs_and_prints() -> None:
     assert lines[-1].startswith("mean abs error") and len(lines) == 1 + 5 + 1
 
 
+def test_megatron_breakdown_script_splits_each_row() -> None:
+    """The breakdown runs on the same rows, and each row's parts are shares of its iteration (sum to 1)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "validate_breakdown.py")],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1 + 5 + 1 and lines[-1].startswith("correlation of the error")
+    for line in lines[1:-1]:
+        shares = [float(x.rstrip("%")) for x in line.split()[2:]]
+        assert len(shares) == 8 and sum(shares) == pytest.approx(100.0, abs=0.4)  # eight values rounded to 0.1
+    assert lines[1].split()[6] == "0.0%"  # the 1.7B row has no tensor parallelism, so no TP collectives
+
+
 def test_multi_node_data_parallel_bandwidth_matches_nccl_on_dgx_a100() -> None:
     """The DP ring of a node-aligned group (8 ranks per DGX A100 node) is priced from the per-NIC figure
     (8 x 24 GB/s); NVIDIA measured 192 GB/s all-reduce bus bandwidth between such nodes (hardware.csv
