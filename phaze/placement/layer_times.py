@@ -10,7 +10,7 @@ attention dropout) is the sum of those ops' all-cores durations, unfused: they r
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -20,7 +20,15 @@ from phaze.config.solver import SolverConfig
 from phaze.cost import price_graph, price_ops
 from phaze.hardware import Accelerators
 from phaze.model import LAYER_KINDS, LayerGraph, ModelGraphs, kind_recompute
-from phaze.schedule import NS_PER_S, ScheduleCache, SpaceSchedule, build_problem, schedule_space, solve_candidate
+from phaze.schedule import (
+    NS_PER_S,
+    Schedule,
+    ScheduleCache,
+    SpaceSchedule,
+    build_problem,
+    schedule_space,
+    solve_candidate,
+)
 
 SELECTIVE_RECOMPUTE_OPS = frozenset({"scores", "scale_mask", "softmax", "attn_dropout"})
 
@@ -32,6 +40,11 @@ class PassTimes:
     space: SpaceSchedule
     refined_ns: NDArray[np.int64]  # the solver's makespan where refined, else the greedy one
     optimal: NDArray[np.bool_]  # proven optimal (greedy met the bound, or CP-SAT proved it)
+    schedules: dict[int, Schedule] = field(default_factory=dict)  # the solver's schedule where refined
+
+    def schedule(self, c: int) -> Schedule:
+        """Candidate c's schedule behind `seconds`: the solver's where refined, else the greedy one."""
+        return self.schedules.get(c) or self.space.greedy_schedule(c)
 
     @classmethod
     def of(cls, graph: LayerGraph, acc: Accelerators) -> PassTimes:
@@ -54,6 +67,7 @@ class PassTimes:
             if sched.makespan_ns is not None:
                 self.refined_ns[c] = sched.makespan_ns
                 self.optimal[c] = sched.status == "optimal"
+                self.schedules[int(c)] = sched
 
 
 def recompute_extra_s(recompute: str, fwd_s: Any, selective_s: Any) -> Any:

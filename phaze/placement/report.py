@@ -13,9 +13,11 @@ from phaze.config.model import ModelConfig
 from phaze.model.summary import kaplan_train_flops_per_token
 from phaze.placement.chunks import device_memory, layout
 from phaze.placement.evaluate import Outcome
+from phaze.placement.layer_times import LayerTimes
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
 from phaze.placement.stages import stage_params
+from phaze.placement.time_split import iteration_split, layer_time_split
 
 
 def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
@@ -36,9 +38,10 @@ def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
     return rows
 
 
-def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_total: int,
-                 peak_flops: float) -> dict[str, Any] | str | None:
-    """The `best` / `literature` entry of result.json (DESIGN §8), or "infeasible: <reason>"."""
+def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_total: int, peak_flops: float,
+                 times: dict[str, LayerTimes] | None = None) -> dict[str, Any] | str | None:
+    """The `best` / `literature` entry of result.json (DESIGN §8), or "infeasible: <reason>"; with the
+    setting's layer `times`, also each layer pass's busy time per kind of op (`time_split`)."""
     if o is None:
         return None
     if isinstance(o, Infeasible):
@@ -48,7 +51,7 @@ def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_tota
     p, s = o.result, o.setting
     tokens_s = p.throughput_samples_s * model.seq_len
     flops_per_token = kaplan_train_flops_per_token(params_total, model.layers, model.seq_len, model.hidden)
-    return {
+    out = {
         "throughput_samples_s": p.throughput_samples_s,
         "tokens_s": tokens_s,
         "iteration_s": p.iteration_s,
@@ -58,9 +61,12 @@ def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_tota
                       "recompute": s.recompute, "stages": list(p.stage_layers), "cuts": list(p.cuts),
                       "chunks": p.chunks, "devices_used": p.devices_used},
         "iteration": {"pipeline_s": p.pipeline_s, "allreduce_s": p.allreduce_s, "optimizer_s": p.optimizer_s,
-                      "max_stage_load_s": p.max_load_s},
+                      "max_stage_load_s": p.max_load_s, **iteration_split(p)},
         "memory_per_stage": memory_breakdown(o),
     }
+    if times is not None:
+        out["layer_time_split"] = layer_time_split(times)
+    return out
 
 
 def interleaved_memory_rows(p: Placement, chain: LayerChain, spec: PlacementSpec) -> list[dict[str, Any]]:

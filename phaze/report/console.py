@@ -124,5 +124,25 @@ def print_placements(result: dict[str, Any], console: Console | None = None) -> 
                         str(row["inflight_microbatches"]), f"{row['weights_grads_optimizer_bytes'] / GIB:.2f}",
                         f"{row['activation_bytes'] / GIB:.2f}", f"{row['total_bytes'] / GIB:.2f}")
         console.print(mem)
+    if isinstance(best, dict) and "layer_time_split" in best:
+        print_time_split(best, console)
     if result.get("skipped_widths"):
         console.print(f"skipped tensor widths (do not divide heads, kv_heads or ffn): {result['skipped_widths']}")
+
+
+def print_time_split(entry: dict[str, Any], console: Console) -> None:
+    """Each layer pass's makespan and busy time per kind of op, then the iteration's parts."""
+    table = Table(title="time per layer pass of the best placement (ms; busy time per kind of op)",
+                  title_justify="left")
+    for col in ("layer", "pass", "makespan", "GEMMs", "vector", "collectives", "overlapped", "schedule"):
+        table.add_column(col, justify="left" if col in ("layer", "pass", "schedule") else "right")
+    for kind, passes in entry["layer_time_split"].items():
+        for name, row in passes.items():
+            table.add_row(kind, name, *(f"{row[k] * 1e3:,.3f}" for k in ("makespan_s", "gemm_s", "vector_s",
+                                                                           "collective_s", "overlap_s")),
+                          str(row["status"]))
+    console.print(table)
+    it = entry["iteration"]
+    console.print(f"iteration {entry['iteration_s']:.4g} s = pipeline steady {it['steady_s']:.4g} s"
+                  f" + bubble {it['bubble_s']:.4g} s + data-parallel all-reduce {it['allreduce_s']:.4g} s"
+                  f" + optimizer step {it['optimizer_s']:.4g} s")

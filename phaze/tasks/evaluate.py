@@ -28,7 +28,9 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     peak = float(acc.peak_flops[0])
 
     def entry(outcome: Any) -> Any:
-        return outcome_dict(outcome, model_cfg, model["params_total"], peak)
+        feasible = getattr(outcome, "feasible", False)
+        times = ev.times(outcome.setting.microbatch, outcome.setting.tensor) if feasible else None
+        return outcome_dict(outcome, model_cfg, model["params_total"], peak, times)
 
     best, outcomes, skipped = evaluate_best(ev)
     search_s = time.perf_counter() - start

@@ -1,0 +1,56 @@
+"""Where a placement's time goes: each layer pass's busy time per kind of op, and the iteration's parts.
+
+Why: a throughput figure alone does not say what to change. An architect needs to see whether a layer is
+bound by its GEMMs, its element-wise (vector) ops or its collectives, and how much the pipeline bubble, the
+data-parallel gradient all-reduce and the optimizer step add to the compute (DESIGN §7).
+
+Busy time of a pass is the sum of its ops' durations in the modes its schedule chose, per kind: GEMMs (ops
+on the tensor cores, with or without a fused epilogue), vector ops and collectives. Ops that run at the same
+time make the busy times add up to more than the makespan; `overlap_s` is that excess (0 when the ops run
+one after another, as Megatron-LM's kernels do: `parallelism.kernels=megatron_sc21`).
+
+The iteration's parts add up to `iteration_s` exactly (DESIGN §7, `timing.iteration_s`): the pipeline's
+steady part `max_load·ceil(m/d)` (every device busy), its bubble (the rest of `pipeline_s`: (S − 1) stage
+loads for 1F1B, (S − 1)/v for the interleaved schedule), the gradient all-reduce and the optimizer step.
+"""
+
+from __future__ import annotations
+
+from phaze.placement.layer_times import LayerTimes, PassTimes
+from phaze.placement.result import Placement
+from phaze.schedule.modes import LINK, MODE_SINGLE, NOP, TC, TC_VC, VC
+from phaze.schedule.units import NS_PER_S
+
+# resource class of an op (what its single-core mode holds) -> the busy-time key it adds to
+CLASS_PARTS = {TC: "gemm_s", TC_VC: "gemm_s", VC: "vector_s", LINK: "collective_s"}
+
+
+def pass_split(times: PassTimes, candidate: int = 0) -> dict[str, float]:
+    """Makespan and busy seconds per kind of op of one pass on one candidate, from its chosen schedule."""
+    sched = times.schedule(candidate)
+    problem = times.space.problem
+    busy_ns = dict.fromkeys(CLASS_PARTS.values(), 0)
+    for i, (cls, mode) in enumerate(zip(problem.op_class, sched.modes, strict=True)):
+        if int(cls) == NOP:
+            continue
+        table = problem.single_ns if mode == MODE_SINGLE else problem.intra_ns
+        busy_ns[CLASS_PARTS[int(cls)]] += int(table[candidate, i])
+    makespan_ns = sched.makespan_ns or 0
+    out = {"makespan_s": makespan_ns / NS_PER_S}
+    out.update({key: ns / NS_PER_S for key, ns in busy_ns.items()})
+    out["overlap_s"] = max(0, sum(busy_ns.values()) - makespan_ns) / NS_PER_S
+    out["status"] = sched.status  # type: ignore[assignment]
+    return out
+
+
+def layer_time_split(times: dict[str, LayerTimes], candidate: int = 0) -> dict[str, dict[str, dict[str, float]]]:
+    """`pass_split` of the forward and backward pass of every layer kind (embed, block, head)."""
+    return {kind: {"fwd": pass_split(lt.fwd, candidate), "bwd": pass_split(lt.bwd, candidate)}
+            for kind, lt in times.items()}
+
+
+def iteration_split(p: Placement) -> dict[str, float]:
+    """The iteration's parts (module doc); they sum to `p.iteration_s` up to float rounding."""
+    steady = p.max_load_s * p.microbatches_per_replica
+    return {"steady_s": steady, "bubble_s": p.pipeline_s - steady, "allreduce_s": p.allreduce_s,
+            "optimizer_s": p.optimizer_s}
