@@ -128,3 +128,18 @@ def test_killed_run_resumes_without_reevaluating(tmp_path: Path) -> None:
     assert restarted.returncode == 0, restarted.stderr[-2000:]
     assert (out / "result.json").read_bytes() == (reference / "result.json").read_bytes()
     assert json.loads((out / "timings.json").read_text())["cached_chunks"] == len(finished)
+
+
+def test_progress_counts_resumed_chunks_from_the_start(tmp_path: Path) -> None:
+    """A run resumed from a complete cache reports every pair done at once, with the best throughput found:
+    the bar must not sit at 0 while the cached chunks are reused."""
+    cfg = compose_cfg([*TINY, "solver=greedy"])
+    acc = Accelerators.from_config(cfg.hw)
+    model, par, solver = (OmegaConf.to_object(cfg[k]) for k in ("model", "parallelism", "solver"))
+    search = SearchConfig(workers=1, chunk_size=8)
+    calls: list[list[tuple[int, int, float]]] = [[], []]
+    runs = [run_search(model, par, solver, search, acc, tmp_path, lambda *a, k=k: calls[k].append(a))
+            for k in range(2)]
+    best = max(r.achieved for r in runs[0].pairs())
+    assert calls[0][0][0] == 0 and calls[0][-1][0] == calls[0][-1][1]  # fresh: from 0 to every pair
+    assert calls[1] == [(calls[0][-1][1], calls[0][-1][1], best)]  # resumed: all done, nothing re-evaluated

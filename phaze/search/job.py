@@ -119,7 +119,10 @@ def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig,
     cached = len(done)
     _WORKER.update(space=space, plan=plan, par=par, solver=solver, cache=sched_cache)
     total = int(member[plan.candidate].sum())
-    state = {"done": sum(len(v) for v in done.values()), "best": 0.0}
+    state = {"done": sum(len(v) for v in done.values()),
+             "best": max((r.achieved for v in done.values() for r in v), default=0.0)}
+    if progress is not None:  # chunks resumed from the cache count as done from the start
+        progress(state["done"], total, state["best"])
     workers = max(1, search.workers)
     pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_exit_with_parent,
                                initargs=(os.getpid(),)) if workers > 1 else None

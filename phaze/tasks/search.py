@@ -50,10 +50,16 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     cache_dir = Path(search.cache_dir) / config_hash(cfg)
     bar, task = _progress(search.progress)
 
+    resumed: list[int] = []  # pairs already done in the cache when the run started (the first report)
+
     def on_progress(done: int, total: int, best: float) -> None:
         if bar is not None:
-            rate = done / max(time.perf_counter() - start, 1e-9)
-            bar.update(task, completed=done, total=total, rate=f"{rate:,.0f}/s", best=f"{best:,.1f} samples/s")
+            if not resumed:
+                resumed.append(done)
+            fresh = done - resumed[0]  # the rate counts only pairs evaluated by this run
+            rate = f"{fresh / max(time.perf_counter() - start, 1e-9):,.0f}/s" if fresh else \
+                ("resumed" if done else "")
+            bar.update(task, completed=done, total=total, rate=rate, best=f"{best:,.1f} samples/s")
 
     if bar is not None:
         bar.start()
