@@ -46,6 +46,9 @@ def test_unknown_model_lists_the_available_ones(tmp_path: Path) -> None:
     (["model.nonexistent=3"], "model.nonexistent='3': not a key of ModelConfig; its keys: name, family, layers"),
     (["model=opt13b,gpt5", "-m"], "model='gpt5': one of"),  # every choice of a sweep is checked
     (["model.layers=24,many", "-m"], "model.layers='many': a value of type int"),  # ... and every job's types
+    # 6 x 6 x 2 = 72 jobs, more than are composed one by one: a covering set still composes every value once
+    (["parallelism.global_batch=64,128,256,512,1024,2048", "parallelism.devices=8,16,32,64,128,256",
+      "model.layers=24,many", "-m"], "model.layers='many': a value of type int"),
     (["+experiment=nope"], "experiment='nope': one of paper_llms, quickstart"),
 ])
 def test_hydra_rejections_are_one_line_too(args: list[str], expected: str, tmp_path: Path) -> None:
@@ -144,6 +147,9 @@ def test_preflight_passes_good_runs_and_leaves_file_errors_to_hydra(tmp_path: Pa
     assert check_overrides(["model=opt13b", "task=inspect", "inspect.microbatch=2"], CONF) is None
     assert check_overrides(["--help"], CONF) is None
     assert check_overrides(["model=opt13b,llama2_7b", "-m"], CONF) is None
+    big = ["parallelism.global_batch=64,128,256,512,1024,2048", "parallelism.devices=8,16,32,64,128,256",
+           "model=opt13b,llama2_7b", "-m"]  # 72 jobs: composed on a covering set of 6
+    assert check_overrides(big, CONF) is None
     conf = tmp_path / "myconf" / "model"
     conf.mkdir(parents=True)
     (conf / "bad.yaml").write_text("defaults:\n  - opt13b\n  - _self_\nlayers: many\n")

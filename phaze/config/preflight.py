@@ -4,9 +4,11 @@ Why: Hydra itself rejects an unknown config choice (`model=gpt5`), an unknown ke
 type before any phaze code runs, and reports it over many lines (the whole option list, the config search
 path, a hint about HYDRA_FULL_ERROR). This check runs first and returns the same one-line `ConfigError` as
 every other bad field: the field, the value, and what is allowed. It composes each run's config once, as
-Hydra will (about 0.1 s), with the same search path. Anything it cannot judge (command-line flags other than -m,
-override syntax errors, sweeps of more than MAX_SWEEP_JOBS_CHECKED jobs beyond their group choices) is left
-to Hydra unchanged.
+Hydra will (about 0.1 s), with the same search path. A sweep of more than MAX_SWEEP_JOBS_CHECKED jobs is
+composed on a covering set instead: job i takes the i-th value of every swept key (cycling through the shorter
+ones), so every value of every key is composed once, with some value of the others; that finds a bad value
+in any job unless it is bad only in combination. Anything it cannot judge (command-line flags other than -m,
+override syntax errors, sweeps it cannot enumerate) is left to Hydra unchanged.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from omegaconf.errors import ConfigAttributeError
 from phaze.config.errors import ConfigError
 
 MULTIRUN_FLAGS = ("-m", "--multirun")
-# A command-line sweep of up to this many jobs is composed job by job (about 0.1 s each) before it starts.
+# A command-line sweep of up to this many jobs is composed job by job (about 0.1 s each) before it starts;
+# a larger one on a covering set of jobs (module doc), if its longest swept key has at most this many values.
 MAX_SWEEP_JOBS_CHECKED = 32
 
 
@@ -91,7 +94,8 @@ def _sweep_choices(overrides: list[Override], conf_dir: Path) -> ConfigError | N
 
 def _jobs(overrides: list[Override], texts: list[str]) -> list[list[str]] | None:
     """One override list per job of a command-line sweep (the Cartesian product Hydra's basic sweeper runs),
-    or None when it has more than MAX_SWEEP_JOBS_CHECKED jobs or a sweep it cannot enumerate."""
+    or, above MAX_SWEEP_JOBS_CHECKED jobs, of a covering set of them (module doc); None for a sweep it cannot
+    enumerate or whose longest swept key has more than MAX_SWEEP_JOBS_CHECKED values."""
     axes: list[list[str]] = []
     for o, text in zip(overrides, texts, strict=True):
         if not o.is_sweep_override():
@@ -105,9 +109,12 @@ def _jobs(overrides: list[Override], texts: list[str]) -> list[list[str]] | None
             return None
         key = text.split("=", 1)[0]  # keeps a leading + / ++
         axes.append([f"{key}={v}" for v in values])
-    if prod(len(axis) for axis in axes) > MAX_SWEEP_JOBS_CHECKED:
+    if prod(len(axis) for axis in axes) <= MAX_SWEEP_JOBS_CHECKED:
+        return [list(job) for job in product(*axes)]
+    longest = max(len(axis) for axis in axes)
+    if longest > MAX_SWEEP_JOBS_CHECKED:
         return None
-    return [list(job) for job in product(*axes)]
+    return [[axis[i % len(axis)] for axis in axes] for i in range(longest)]
 
 
 def _compose_error(texts: list[str], conf_dir: Path, config_name: str) -> ConfigError | None:
@@ -129,8 +136,9 @@ def _compose_error(texts: list[str], conf_dir: Path, config_name: str) -> Config
 def check_overrides(argv: list[str], conf_dir: Path, config_name: str = "config") -> ConfigError | None:
     """The first bad override in `argv` (the arguments after the program name) as a ConfigError, or None.
 
-    A command-line sweep is checked job by job, so that a typo in its last job stops the run before the first
-    job starts; a sweep too large to compose job by job has only its config-group choices checked.
+    A command-line sweep is checked job by job (a large one on a covering set of jobs), so that a typo in its
+    last job stops the run before the first job starts; a sweep it cannot enumerate has only its config-group
+    choices checked.
     """
     if any(a.startswith("-") and a not in MULTIRUN_FLAGS for a in argv):
         return None  # --help, --cfg, -cn ...: Hydra's own business
