@@ -19,9 +19,12 @@ Predicted TFLOP/s per GPU uses the paper's own count (eq. 3):
 `96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) / (iteration_s · GPUs)`.
 
 `--schedule interleaved --chunks v` prices every pipelined row (p >= 2) with Megatron-LM's interleaved 1F1B
-schedule instead (rows without a pipeline have no schedule to interleave).
+schedule instead (rows without a pipeline have no schedule to interleave). `--what-if hw.KEY=VALUE` changes
+one field of the A100 for a sensitivity study (e.g. `--what-if hw.hbm_achievable_fraction=0.6`); the first
+line of the output then says that the figures are not the model's.
 
     python benchmarks/validate_megatron.py [--rows CSV] [--schedule 1f1b|interleaved] [--chunks 2]
+        [--what-if hw.KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -90,10 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--schedule", choices=("1f1b", "interleaved"), default="1f1b",
                         help="pipeline schedule of the rows with p >= 2")
     parser.add_argument("--chunks", type=int, default=2, help="model chunks per device with --schedule interleaved")
+    parser.add_argument("--what-if", action="append", default=[], metavar="hw.KEY=VALUE",
+                        help="sensitivity study: change one hw field (repeatable); the output says so")
     args = parser.parse_args(argv)
     register_schemas()
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["hw=a100", "solver=cpsat"])
+        cfg = compose(config_name="config", overrides=["hw=a100", "solver=cpsat", *args.what_if])
+    if args.what_if:
+        print(f"what-if, not the model's A100: {' '.join(args.what_if)}")
     solver = OmegaConf.to_object(cfg.solver)
     with open(args.rows, newline="") as fh:
         rows = list(csv.DictReader(fh))

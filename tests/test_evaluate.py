@@ -168,6 +168,23 @@ def test_megatron_validation_script_runs_and_prints() -> None:
     assert lines[-1].startswith("mean abs error") and len(lines) == 1 + 5 + 1
 
 
+def test_megatron_what_if_is_labelled_and_moves_the_prediction() -> None:
+    """A sensitivity run says on its first line that its figures are not the model's, and a slower HBM makes
+    every row slower (the memory-bound kernels take longer), so every error drops."""
+    def errors(*extra: str) -> tuple[list[str], list[float]]:
+        proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "validate_megatron.py"), *extra],
+                              capture_output=True, text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stdout.strip().splitlines()
+        return lines, [float(line.split()[-1].rstrip("%")) for line in lines if line.strip()[0].isdigit()]
+
+    base_lines, base = errors()
+    lines, slower = errors("--what-if", "hw.hbm_achievable_fraction=0.6")
+    assert lines[0] == "what-if, not the model's A100: hw.hbm_achievable_fraction=0.6"
+    assert not base_lines[0].startswith("what-if") and len(base) == len(slower) == 5
+    assert all(s < b for s, b in zip(slower, base, strict=True))
+
+
 def test_megatron_breakdown_script_splits_each_row() -> None:
     """The breakdown runs on the same rows, and each row's parts are shares of its iteration (sum to 1)."""
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "validate_breakdown.py")],
