@@ -39,8 +39,10 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from phaze.config import CONF_DIR, register_schemas
+from phaze.config.errors import ConfigError
 from phaze.config.model import ModelConfig
 from phaze.config.parallelism import ParallelismConfig
+from phaze.config.preflight import check_overrides
 from phaze.hardware import Accelerators
 from phaze.placement.evaluate import DesignEvaluator, Outcome, pick_best
 from phaze.placement.result import Placement
@@ -96,9 +98,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--what-if", action="append", default=[], metavar="hw.KEY=VALUE",
                         help="sensitivity study: change one hw field (repeatable); the output says so")
     args = parser.parse_args(argv)
+    if any(not w.startswith("hw.") for w in args.what_if):
+        parser.error(f"--what-if takes hw.KEY=VALUE, got {' '.join(args.what_if)}")
     register_schemas()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=["hw=a100", "solver=cpsat", *args.what_if])
+    overrides = ["hw=a100", "solver=cpsat", *args.what_if]
+    bad = check_overrides(overrides, Path(CONF_DIR))
+    if bad is None:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+        try:
+            Accelerators.from_config(cfg.hw)
+        except ConfigError as err:
+            bad = err
+    if bad is not None:  # one line, as the phaze entry point reports a bad override
+        print(f"validate_megatron: {bad}", file=sys.stderr)
+        return 2
     if args.what_if:
         print(f"what-if, not the model's A100: {' '.join(args.what_if)}")
     solver = OmegaConf.to_object(cfg.solver)

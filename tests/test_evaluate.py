@@ -183,6 +183,10 @@ def test_megatron_what_if_is_labelled_and_moves_the_prediction() -> None:
     assert lines[0] == "what-if, not the model's A100: hw.hbm_achievable_fraction=0.6"
     assert not base_lines[0].startswith("what-if") and len(base) == len(slower) == 5
     assert all(s < b for s, b in zip(slower, base, strict=True))
+    bad = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "validate_megatron.py"), "--what-if",
+                          "hw.hbm_achievable_fraction=2"], capture_output=True, text=True, timeout=300, check=False)
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == [
+        "validate_megatron: invalid config: hw.hbm_achievable_fraction=2.0: a number in (0, 1]"]
 
 
 def test_megatron_breakdown_script_splits_each_row() -> None:
