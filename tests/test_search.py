@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, compose_cfg, run_cli
@@ -17,6 +18,9 @@ from omegaconf import OmegaConf
 
 from phaze.config.search import SearchConfig
 from phaze.hardware import Accelerators
+from phaze.placement.evaluate import DesignEvaluator
+from phaze.placement.settings import Setting
+from phaze.placement.time_split import layer_time_split
 from phaze.search.job import run_search
 from phaze.search.pair import FEASIBLE, OPTIMAL
 
@@ -143,3 +147,19 @@ def test_progress_counts_resumed_chunks_from_the_start(tmp_path: Path) -> None:
     best = max(r.achieved for r in runs[0].pairs())
     assert calls[0][0][0] == 0 and calls[0][-1][0] == calls[0][-1][1]  # fresh: from 0 to every pair
     assert calls[1] == [(calls[0][-1][1], calls[0][-1][1], best)]  # resumed: all done, nothing re-evaluated
+
+
+def test_best_design_time_split_matches_evaluating_that_design(tmp_path: Path) -> None:
+    """The search's split of its best design (from the schedules it priced, CP-SAT's read back from its cache)
+    equals `task=evaluate`'s split of that one design at the same setting: two paths, one answer."""
+    extra = ["solver=cpsat", "solver.max_deterministic_time=0.2"]
+    result = json.loads((_run(tmp_path, "cpsat", *extra) / "result.json").read_text())
+    best, split = result["best"], result["best_layer_time_split"]
+    cfg = compose_cfg([*SMALL, *extra])
+    acc = Accelerators.from_config(cfg.hw).take(np.array([best["index"]]))
+    ev = DesignEvaluator(OmegaConf.to_object(cfg.model), OmegaConf.to_object(cfg.parallelism),
+                         OmegaConf.to_object(cfg.solver), acc)
+    p = best["placement"]
+    ev.refine(Setting(p["microbatch"], p["tensor"], p["recompute"]))
+    assert layer_time_split(ev.times(p["microbatch"], p["tensor"])) == split
+    assert split["block"]["bwd"]["gemm_s"] > split["block"]["fwd"]["gemm_s"] > 0

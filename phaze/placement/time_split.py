@@ -18,7 +18,9 @@ from __future__ import annotations
 
 from phaze.placement.layer_times import LayerTimes, PassTimes
 from phaze.placement.result import Placement
+from phaze.schedule import Schedule
 from phaze.schedule.modes import LINK, MODE_SINGLE, NOP, TC, TC_VC, VC
+from phaze.schedule.problem import Problem
 from phaze.schedule.units import NS_PER_S
 
 # resource class of an op (what its single-core mode holds) -> the busy-time key it adds to
@@ -27,8 +29,11 @@ CLASS_PARTS = {TC: "gemm_s", TC_VC: "gemm_s", VC: "vector_s", LINK: "collective_
 
 def pass_split(times: PassTimes, candidate: int = 0) -> dict[str, float]:
     """Makespan and busy seconds per kind of op of one pass on one candidate, from its chosen schedule."""
-    sched = times.schedule(candidate)
-    problem = times.space.problem
+    return schedule_split(times.space.problem, times.schedule(candidate), candidate)
+
+
+def schedule_split(problem: Problem, sched: Schedule, candidate: int) -> dict[str, float]:
+    """Makespan and busy seconds per kind of op of `sched`, candidate `candidate`'s schedule of `problem`."""
     busy_ns = dict.fromkeys(CLASS_PARTS.values(), 0)
     for i, (cls, mode) in enumerate(zip(problem.op_class, sched.modes, strict=True)):
         if int(cls) == NOP:

@@ -130,18 +130,23 @@ def print_placements(result: dict[str, Any], console: Console | None = None) -> 
         console.print(f"skipped tensor widths (do not divide heads, kv_heads or ffn): {result['skipped_widths']}")
 
 
-def print_time_split(entry: dict[str, Any], console: Console) -> None:
-    """Each layer pass's makespan and busy time per kind of op, then the iteration's parts."""
-    table = Table(title="time per layer pass of the best placement (ms; busy time per kind of op)",
-                  title_justify="left")
+def print_layer_split(split: dict[str, Any], what: str, console: Console | None = None) -> None:
+    """Each layer pass's makespan and busy time per kind of op (`placement.time_split`)."""
+    console = console or _console()
+    table = Table(title=f"{what} (ms; busy time per kind of op)", title_justify="left")
     for col in ("layer", "pass", "makespan", "GEMMs", "vector", "collectives", "overlapped", "schedule"):
         table.add_column(col, justify="left" if col in ("layer", "pass", "schedule") else "right")
-    for kind, passes in entry["layer_time_split"].items():
+    for kind, passes in split.items():
         for name, row in passes.items():
             table.add_row(kind, name, *(f"{row[k] * 1e3:,.3f}" for k in ("makespan_s", "gemm_s", "vector_s",
                                                                            "collective_s", "overlap_s")),
                           str(row["status"]))
     console.print(table)
+
+
+def print_time_split(entry: dict[str, Any], console: Console) -> None:
+    """The best placement's layer passes (`print_layer_split`), then the iteration's parts."""
+    print_layer_split(entry["layer_time_split"], "time per layer pass of the best placement", console)
     it = entry["iteration"]
     console.print(f"iteration {entry['iteration_s']:.4g} s = pipeline steady {it['steady_s']:.4g} s"
                   f" + bubble {it['bubble_s']:.4g} s + data-parallel all-reduce {it['allreduce_s']:.4g} s"

@@ -18,7 +18,7 @@ from phaze.hardware import Accelerators
 from phaze.model import LAYER_KINDS, ModelGraphs, build_model, kind_recompute
 from phaze.placement.layer_times import LayerTimes, layer_times, recompute_extra_s
 from phaze.placement.settings import Setting
-from phaze.schedule import NS_PER_S, ScheduleCache, solve_candidate
+from phaze.schedule import NS_PER_S, Schedule, ScheduleCache, solve_candidate
 
 
 @dataclass
@@ -53,18 +53,26 @@ class SpaceTimes:
         """Every pass of candidate c is proven optimal by greedy = bound."""
         return all(bool(lt.fwd.space.closed[c] and lt.bwd.space.closed[c]) for lt in self.times[(b, t)].values())
 
+    def schedules(self, b: int, t: int, c: int, solver: SolverConfig,
+                  cache: ScheduleCache | None) -> dict[str, tuple[Schedule, Schedule]]:
+        """Candidate c's (forward, backward) schedule of every layer kind: greedy where it met the bound
+        (or with `solver=greedy`), else the solver's."""
+        out = {}
+        for kind in LAYER_KINDS:
+            lt = self.times[(b, t)][kind]
+            out[kind] = tuple(times.space.greedy_schedule(c) if solver.name == "greedy" or times.space.closed[c]
+                              else solve_candidate(times.space, c, solver, cache) for times in (lt.fwd, lt.bwd))
+        return out  # type: ignore[return-value]
+
     def refined_loads(self, s: Setting, c: int, solver: SolverConfig,
                       cache: ScheduleCache | None) -> tuple[dict[str, float], bool, float]:
         """Candidate c's loads with every pass solved by `solver`: (loads, all optimal, worst pass gap)."""
         out, optimal, gap = {}, True, 0.0
+        schedules = self.schedules(s.microbatch, s.tensor, c, solver, cache)
         for kind in LAYER_KINDS:
             lt = self.times[(s.microbatch, s.tensor)][kind]
             secs = []
-            for times in (lt.fwd, lt.bwd):
-                if solver.name == "greedy" or times.space.closed[c]:
-                    sched = times.space.greedy_schedule(c)
-                else:
-                    sched = solve_candidate(times.space, c, solver, cache)
+            for sched in schedules[kind]:
                 optimal &= sched.status == "optimal"
                 gap = max(gap, sched.gap)
                 secs.append(sched.makespan_ns / NS_PER_S)

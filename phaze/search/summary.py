@@ -1,4 +1,5 @@
-"""The `best` entry of a search's result.json: the winning design, its placement and its figures."""
+"""The `best` entry of a search's result.json: the winning design, its placement, its figures and where its
+layer time goes."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from typing import Any
 import pandas as pd
 
 from phaze.config.model import ModelConfig
+from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.model.summary import kaplan_train_flops_per_token
+from phaze.placement.time_split import schedule_split
+from phaze.schedule import ScheduleCache
 from phaze.search.results import PLACEMENT_COLUMNS
+from phaze.search.space_times import SpaceTimes
 
 
 def best_entry(row: pd.Series | None, acc: Accelerators, model: ModelConfig, params_total: int) -> dict[str, Any] | str:
@@ -34,3 +39,15 @@ def best_entry(row: pd.Series | None, acc: Accelerators, model: ModelConfig, par
         "memory_per_device_bytes": float(row["memory_per_device_bytes"]),
         "status": str(row["status"]),
     }
+
+
+def best_time_split(space: SpaceTimes, best: dict[str, Any], solver: SolverConfig,
+                    cache: ScheduleCache | None) -> dict[str, dict[str, dict[str, float]]]:
+    """Where the best design's layer time goes (`placement.time_split`): each layer kind's forward and
+    backward pass at the best placement's micro-batch and width, from the same schedules the search priced
+    (greedy where it met the bound, else the solver's, read back from the schedule cache when it has them)."""
+    c, p = int(best["index"]), best["placement"]
+    schedules = space.schedules(int(p["microbatch"]), int(p["tensor"]), c, solver, cache)
+    times = space.times[(int(p["microbatch"]), int(p["tensor"]))]
+    return {kind: {name: schedule_split(getattr(times[kind], name).space.problem, sched, c)
+                   for name, sched in zip(("fwd", "bwd"), schedules[kind], strict=True)} for kind in schedules}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,14 @@ from phaze.config import as_object
 from phaze.hardware import Accelerators, hardware_summary
 from phaze.model import build_model
 from phaze.model.summary import model_summary
+from phaze.report.console import print_layer_split
 from phaze.report.plots import pareto_plot
+from phaze.schedule import ScheduleCache
 from phaze.search.baselines import Baselines, speedup
 from phaze.search.job import run_search
 from phaze.search.pair import PairResult
 from phaze.search.results import best_row, candidates_table, search_stats
-from phaze.search.summary import best_entry
+from phaze.search.summary import best_entry, best_time_split
 from phaze.tracking.files import config_hash, write_run_files
 
 
@@ -77,8 +80,13 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         b = Baselines(model_cfg, par, solver, search, model_summary(build_model(model_cfg, 1))["params_total"])
         baselines = b.fixed(float(cfg.hw.hbm_gib)) | b.spotlight(run_.space)
     timings = run_.timings | {"search_s": search_s, "cached_chunks": float(run_.cached_chunks)}
+    cache = ScheduleCache(cache_dir / "schedules")  # the search's: its CP-SAT schedules are read back
+
+    def time_split(best: dict[str, Any]) -> dict[str, Any]:
+        return best_time_split(run_.space, best, solver, cache)
+
     return finish(cfg, out_dir, acc, pairs, run_.member, run_.skipped_widths, _closed_share(run_), baselines,
-                  timings, start)
+                  timings, start, time_split)
 
 
 def pairs_frame(pairs: list[PairResult], chunks: list[int]) -> pd.DataFrame:
@@ -93,8 +101,9 @@ def pairs_frame(pairs: list[PairResult], chunks: list[int]) -> pd.DataFrame:
 
 def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairResult], member: np.ndarray,
            skipped: list[int], closed_share: float, baselines: dict[str, Any] | None, timings: dict[str, float],
-           start: float) -> dict[str, Any]:
-    """Candidates table, result.json, plot and files, shared by task=search and task=merge."""
+           start: float, time_split: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Candidates table, result.json, plot and files, shared by task=search and task=merge (which has no
+    layer times, hence no `time_split` of the best design)."""
     model_cfg = as_object(cfg, "model")
     model = model_summary(build_model(model_cfg, 1))
     planned = np.zeros(len(acc), dtype=bool)
@@ -108,6 +117,8 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
             entry["speedup"] = speedup(best, entry)
         result["baselines"] = baselines
     result["search"] = search_stats(df, pairs, closed_share, skipped) | {"shard": str(cfg.search.shard)}
+    if time_split is not None and isinstance(best, dict):
+        result["best_layer_time_split"] = time_split(best)
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_parquet(out_dir / "candidates.parquet", index=False)
     _plot(out_dir, df, result)
@@ -146,6 +157,8 @@ def _print(result: dict[str, Any], out_dir: Path) -> None:
         thr = f"{b['throughput_samples_s']:,.1f} samples/s" if isinstance(b, dict) else str(b)
         sp = entry.get("speedup")
         print(f"  {name:17s} {thr}" + (f"  (phaze best is {sp:.2f}x)" if sp else ""))
+    if "best_layer_time_split" in result:
+        print_layer_split(result["best_layer_time_split"], "time per layer pass of the best design")
     s = result["search"]
     print(f"candidates {s['candidates']:,}: feasible {s['feasible']:,}, pruned {s['pruned']:,}, "
           f"pairs evaluated {s['pairs_evaluated']:,} of {s['pairs']:,}")
