@@ -55,7 +55,8 @@ def layer_split(row: dict[str, str], microbatch: int, acc: Accelerators) -> dict
     block = build_model(gpt(row), microbatch, int(row["tensor_parallel"]), kernels="megatron_sc21").layers["block"]
     out = dict.fromkeys(KERNEL_PARTS, 0.0)
     for graph, passes in ((block.fwd, 2), (block.bwd, 1)):
-        score_numel = max(b * n * m for b, n, m, _ in (op.gemm for op in graph.ops if op.gemm is not None))
+        # the score tensor: the largest output of a batched GEMM (QKᵀ forward, its gradient backward)
+        score_numel = max(b * n * m for b, n, m, _ in (op.gemm for op in graph.ops if op.gemm and op.gemm[0] > 1))
         _, intra = price_graph(graph, acc)
         for op, seconds in zip(graph.ops, intra[0], strict=True):
             part = kernel_part(op, score_numel)
