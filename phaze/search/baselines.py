@@ -67,10 +67,14 @@ class Baselines:
     def _entry(self, ev: DesignEvaluator, literature: bool) -> dict[str, Any]:
         best, _, _ = evaluate_best(ev)
         peak = float(ev.acc.peak_flops[0])
-        out: dict[str, Any] = {"best": outcome_dict(best, self.model, self.params_total, peak)
-                               if best is not None else "infeasible: no setting fits"}
+
+        def entry(o: Any) -> Any:  # with where its layer time goes when it is a placement
+            times = ev.times(o.setting.microbatch, o.setting.tensor) if getattr(o, "feasible", False) else None
+            return outcome_dict(o, self.model, self.params_total, peak, times)
+
+        out: dict[str, Any] = {"best": entry(best) if best is not None else "infeasible: no setting fits"}
         if literature:
-            out["literature"] = outcome_dict(evaluate_literature_placement(ev), self.model, self.params_total, peak)
+            out["literature"] = entry(evaluate_literature_placement(ev))
         out["area_mm2"] = None if np.isnan(ev.acc.area_mm2[0]) else float(ev.acc.area_mm2[0])
         out["design"] = {f: int(getattr(ev.acc, f)[0]) for f in DESIGN_FIELDS}
         out["design"]["glb_mib"] = float(ev.acc.glb_bytes[0]) / 2**20
