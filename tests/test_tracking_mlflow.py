@@ -67,6 +67,8 @@ def result() -> dict[str, Any]:
                       "spotlight": baseline(80.0, 1.25, 150.0),
                       "spotlight_oracle": "infeasible: no setting fits"},
         "search": {"candidates": N_ROWS, "feasible": N_ROWS - len(NAN_ROWS)},
+        "best_layer_time_split": {"block": {"bwd": {"makespan_s": 0.5, "gemm_s": 0.4, "vector_s": 0.2,
+                                                    "collective_s": 0.0, "overlap_s": 0.1, "status": "optimal"}}},
     }
 
 
@@ -119,6 +121,9 @@ def test_job_run_params_tags_metrics(logged: tuple[MlflowClient, str, Path]) -> 
     assert (m["speedup_vs_tpuv4"], m["speedup_vs_spotlight"], m["search_wall_s"]) == (2.0, 1.25, 12.5)
     assert "speedup_vs_tpuv4_phaze" not in m  # its speedup is None: the baseline is infeasible
     assert m["model.params_total"] == 12_853_473_280
+    assert (m["time.block.bwd.makespan_s"], m["time.block.bwd.vector_s"], m["time.block.bwd.overlap_s"]) == (
+        0.5, 0.2, 0.1)
+    assert "time.block.bwd.status" not in m  # not a number: no metric
 
 
 def test_candidate_steps_skip_nan(logged: tuple[MlflowClient, str, Path]) -> None:

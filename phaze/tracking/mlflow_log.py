@@ -85,8 +85,9 @@ def _log_job(client: MlflowClient, exp_id: str, run_id: str, cfg: DictConfig, ou
 
 
 def job_metrics(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
-    """Summary figures of the job run: the best design's, speedups, wall time, and the numeric fields of
-    the model / hardware / search summaries (all a task=inspect run has)."""
+    """Summary figures of the job run: the best design's (with its layer passes' busy times per kind of op),
+    speedups, wall time, and the numeric fields of the model / hardware / search summaries (all a
+    task=inspect run has)."""
     out: dict[str, Any] = {}
     for section in ("model", "hardware", "search"):
         if isinstance(result.get(section), Mapping):
@@ -102,6 +103,11 @@ def job_metrics(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
     for name, entry in (result.get("baselines") or {}).items():
         if isinstance(entry, Mapping) and finite(entry.get("speedup")) is not None:
             out[f"speedup_vs_{name}"] = entry["speedup"]
+    # where the best design's layer time goes (task=search: best_layer_time_split; task=evaluate: in best)
+    split = result.get("best_layer_time_split") or (best.get("layer_time_split") if isinstance(best, Mapping) else None)
+    if isinstance(split, Mapping):
+        out.update({f"time.{kind}.{name}.{key}": value for kind, passes in split.items()
+                    for name, row in passes.items() for key, value in row.items() if finite(value) is not None})
     timings = out_dir / "timings.json"
     if timings.is_file():
         total = json.loads(timings.read_text()).get("total_s")
