@@ -91,3 +91,15 @@ def search_stats(df: pd.DataFrame, pairs: list[PairResult], closed_share: float,
         "gap": max((r.gap for r in evaluated), default=0.0),
         "skipped_widths": skipped,
     }
+
+
+def pairs_frame(pairs: list[PairResult], chunks: list[int]) -> pd.DataFrame:
+    """pairs.parquet: one row per (candidate, setting) pair with the chunk it was evaluated in; placements
+    as repr strings, since parquet columns are flat."""
+    df = pd.DataFrame([r.as_dict() for r in pairs])
+    if df.empty:
+        df = pd.DataFrame(columns=[*PairResult.__dataclass_fields__])
+    for col in ("greedy_placement", "refined_placement", "placement"):
+        df[col] = df[col].map(lambda v: repr(v) if v is not None else None)
+    df["chunk"] = chunks
+    return df

@@ -23,7 +23,7 @@ from phaze.schedule import ScheduleCache
 from phaze.search.baselines import Baselines, speedup
 from phaze.search.job import run_search
 from phaze.search.pair import PairResult
-from phaze.search.results import best_row, candidates_table, search_stats
+from phaze.search.results import best_row, candidates_table, pairs_frame, search_stats
 from phaze.search.summary import best_entry, best_time_split
 from phaze.tracking.files import config_hash, write_run_files
 
@@ -87,16 +87,6 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 
     return finish(cfg, out_dir, acc, pairs, run_.member, run_.skipped_widths, _closed_share(run_), baselines,
                   timings, start, time_split)
-
-
-def pairs_frame(pairs: list[PairResult], chunks: list[int]) -> pd.DataFrame:
-    df = pd.DataFrame([r.as_dict() for r in pairs])
-    if df.empty:
-        df = pd.DataFrame(columns=[*PairResult.__dataclass_fields__])
-    for col in ("greedy_placement", "refined_placement", "placement"):
-        df[col] = df[col].map(lambda v: repr(v) if v is not None else None)
-    df["chunk"] = chunks
-    return df
 
 
 def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairResult], member: np.ndarray,
