@@ -89,8 +89,9 @@ def test_same_config_twice_gives_byte_identical_result(tmp_path: Path) -> None:
     result = json.loads((a / "result.json").read_text())
     assert set(result["baselines"]) == {"tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle"}
     assert result["best"]["throughput_samples_s"] > 0 and result["search"]["candidates"] == 2160
-    for name in ("timings.json", "config.resolved.yaml", "pareto.png", "pairs.parquet"):
+    for name in ("timings.json", "config.resolved.yaml", "pareto.png", "pairs.parquet", "time_split.png"):
         assert (a / name).is_file()
+    assert (a / "time_split.png").read_bytes() == (b / "time_split.png").read_bytes()  # plots are reproducible too
     assert "search_s" in json.loads((a / "timings.json").read_text())
     assert not any(k.endswith("_s") for k in result["search"])  # no wall-clock field in result.json
 

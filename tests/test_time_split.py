@@ -74,6 +74,7 @@ def test_evaluate_prints_and_writes_the_split(tmp_path: Path) -> None:
     proc = run_cli("task=evaluate", "model=llama2_7b", "hw=a100", "solver=greedy", f"hydra.run.dir={tmp_path}")
     assert proc.returncode == 0, proc.stderr
     assert "time per layer pass of the best placement" in proc.stdout
+    assert (tmp_path / "time_split.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result = json.loads((tmp_path / "result.json").read_text())
     best = result["best"]
     assert set(best["layer_time_split"]) == {"embed", "block", "head"}

@@ -16,6 +16,7 @@ from phaze.placement.evaluate import DesignEvaluator
 from phaze.placement.report import outcome_dict
 from phaze.placement.strategies import evaluate_best, evaluate_fixed, evaluate_literature_placement
 from phaze.report.console import print_placements
+from phaze.report.time_plot import time_split_plot
 from phaze.tracking.files import write_run_files
 
 
@@ -49,6 +50,9 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     if par.fixed_strategy is not None:
         result["fixed"] = entry(evaluate_fixed(ev, par.fixed_strategy))
     print_placements(result)
+    if isinstance(result["best"], dict):
+        time_split_plot(out_dir / "time_split.png", result["best"]["layer_time_split"],
+                        f"{model_cfg.name} on {cfg.hw.name}: where the best placement's layer time goes")
     timings = {"settings_s": search_s, "total_s": time.perf_counter() - start}
     paths = write_run_files(out_dir, cfg, result, timings)
     print(f"results: {paths[0]}")

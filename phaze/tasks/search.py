@@ -19,6 +19,7 @@ from phaze.model import build_model
 from phaze.model.summary import model_summary
 from phaze.report.console import print_layer_split
 from phaze.report.plots import pareto_plot
+from phaze.report.time_plot import time_split_plot
 from phaze.schedule import ScheduleCache
 from phaze.search.baselines import Baselines, speedup
 from phaze.search.job import run_search
@@ -112,6 +113,9 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_parquet(out_dir / "candidates.parquet", index=False)
     _plot(out_dir, df, result)
+    if "best_layer_time_split" in result:
+        time_split_plot(out_dir / "time_split.png", result["best_layer_time_split"],
+                        f"{model_cfg.name}: where the best design's layer time goes")
     write_run_files(out_dir, cfg, result, timings | {"total_s": time.perf_counter() - start})
     _print(result, out_dir)
     return result
