@@ -18,6 +18,7 @@ from phaze.placement.evaluate import DesignEvaluator, pick_best
 from phaze.placement.result import Placement
 from phaze.placement.settings import Setting
 from phaze.placement.time_split import iteration_split, layer_time_split
+from phaze.report.time_plot import time_split_plot
 
 
 def evaluator(*overrides: str) -> DesignEvaluator:
@@ -83,3 +84,14 @@ def test_evaluate_prints_and_writes_the_split(tmp_path: Path) -> None:
         best["iteration_s"], rel=1e-12)
     block = best["layer_time_split"]["block"]
     assert block["bwd"]["gemm_s"] > block["fwd"]["gemm_s"] > 0  # backward GEMMs are twice the forward's MACs
+
+
+def test_time_split_plot_is_reproducible_and_ignores_key_order(tmp_path: Path) -> None:
+    """result.json sorts its keys (block, embed, head; bwd, fwd): the plot draws embed, block, head and fwd
+    before bwd either way, byte for byte."""
+    split = layer_time_split(evaluator().times(1, 1))
+    shuffled = json.loads(json.dumps(split, sort_keys=True))
+    assert list(shuffled) != list(split)
+    a = time_split_plot(tmp_path / "a.png", split, "t")
+    b = time_split_plot(tmp_path / "b.png", shuffled, "t")
+    assert a.read_bytes() == b.read_bytes() and a.read_bytes()[:4] == b"\x89PNG"

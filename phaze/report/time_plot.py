@@ -18,6 +18,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from phaze.model.graphs import LAYER_KINDS
 from phaze.report.plots import DPI
 
 # busy-time key -> (legend label, colour), stacked in this order
@@ -26,13 +27,17 @@ KINDS = {"gemm_s": ("GEMMs", "tab:blue"), "vector_s": ("vector ops", "tab:orange
 BAR_HEIGHT = 0.6
 FIG_WIDTH_IN = 8.0
 ROW_HEIGHT_IN = 0.45  # per bar, plus room for the title and the axis
-MARGIN_HEIGHT_IN = 1.6
+MARGIN_HEIGHT_IN = 2.0
 MS_PER_S = 1e3
+X_HEADROOM = 1.04
+LEGEND_Y = -0.2  # axes fraction: below the x label
+PASSES = ("fwd", "bwd")  # drawn in this order whatever the order of the keys (result.json sorts them)
 
 
 def time_split_plot(path: str | Path, split: Mapping[str, Mapping[str, Mapping[str, Any]]], title: str) -> Path:
     """Write a PNG of `split` (layer kind -> pass -> `placement.time_split.schedule_split` row), in ms."""
-    rows = [(f"{kind} {name}", row) for kind, passes in split.items() for name, row in passes.items()]
+    kinds = [k for k in LAYER_KINDS if k in split] + [k for k in split if k not in LAYER_KINDS]
+    rows = [(f"{kind} {name}", split[kind][name]) for kind in kinds for name in PASSES if name in split[kind]]
     fig = Figure(figsize=(FIG_WIDTH_IN, MARGIN_HEIGHT_IN + ROW_HEIGHT_IN * len(rows)), dpi=DPI)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -45,10 +50,12 @@ def time_split_plot(path: str | Path, split: Mapping[str, Mapping[str, Mapping[s
     makespans = [float(row["makespan_s"]) * MS_PER_S for _, row in rows]
     ax.scatter(makespans, y, marker="|", s=400, color="black", linewidths=2, zorder=3, label="makespan")
     ax.set_yticks(y, [name for name, _ in rows])
+    ax.set_xlim(0, X_HEADROOM * max([*left, *makespans, 1e-9]))  # the last tick and stack stay inside
     ax.set_xlabel("time per micro-batch (ms)")
     ax.set_title(title)
     ax.grid(True, axis="x", color="0.9", lw=0.6, zorder=0)
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.9)
+    # below the axes, so it never covers a bar
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, LEGEND_Y), ncol=len(KINDS) + 1, fontsize=8, frameon=False)
     fig.tight_layout()
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
