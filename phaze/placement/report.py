@@ -12,7 +12,7 @@ from typing import Any
 from phaze.config.model import ModelConfig
 from phaze.model.summary import kaplan_train_flops_per_token
 from phaze.placement.chunks import device_memory, layout
-from phaze.placement.evaluate import Outcome
+from phaze.placement.evaluate import DesignEvaluator, Outcome
 from phaze.placement.layer_times import LayerTimes
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
@@ -67,6 +67,14 @@ def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_tota
     if times is not None:
         out["layer_time_split"] = layer_time_split(times)
     return out
+
+
+def evaluated_entry(ev: DesignEvaluator, o: Outcome | Infeasible | None, model: ModelConfig, params_total: int,
+                    peak_flops: float) -> dict[str, Any] | str | None:
+    """`outcome_dict` of an outcome of `ev`, with its setting's layer times when it is a placement (so the
+    entry carries its `layer_time_split`): what `task=evaluate` and the search's baselines write."""
+    times = ev.times(o.setting.microbatch, o.setting.tensor) if isinstance(o, Outcome) and o.feasible else None
+    return outcome_dict(o, model, params_total, peak_flops, times)
 
 
 def interleaved_memory_rows(p: Placement, chain: LayerChain, spec: PlacementSpec) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from phaze.config.search import SearchConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.placement.evaluate import DesignEvaluator
-from phaze.placement.report import outcome_dict
+from phaze.placement.report import evaluated_entry
 from phaze.placement.strategies import evaluate_best, evaluate_literature_placement
 from phaze.search.space_times import SpaceTimes
 from phaze.search.spotlight import spotlight_oracle, spotlight_search
@@ -68,9 +68,8 @@ class Baselines:
         best, _, _ = evaluate_best(ev)
         peak = float(ev.acc.peak_flops[0])
 
-        def entry(o: Any) -> Any:  # with where its layer time goes when it is a placement
-            times = ev.times(o.setting.microbatch, o.setting.tensor) if getattr(o, "feasible", False) else None
-            return outcome_dict(o, self.model, self.params_total, peak, times)
+        def entry(o: Any) -> Any:
+            return evaluated_entry(ev, o, self.model, self.params_total, peak)
 
         out: dict[str, Any] = {"best": entry(best) if best is not None else "infeasible: no setting fits"}
         if literature:

@@ -13,7 +13,7 @@ from phaze.hardware import Accelerators, hardware_summary
 from phaze.model import build_model
 from phaze.model.summary import model_summary
 from phaze.placement.evaluate import DesignEvaluator
-from phaze.placement.report import outcome_dict
+from phaze.placement.report import evaluated_entry
 from phaze.placement.strategies import evaluate_best, evaluate_fixed, evaluate_literature_placement
 from phaze.report.console import print_placements
 from phaze.report.time_plot import time_split_plot
@@ -29,9 +29,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     peak = float(acc.peak_flops[0])
 
     def entry(outcome: Any) -> Any:
-        feasible = getattr(outcome, "feasible", False)
-        times = ev.times(outcome.setting.microbatch, outcome.setting.tensor) if feasible else None
-        return outcome_dict(outcome, model_cfg, model["params_total"], peak, times)
+        return evaluated_entry(ev, outcome, model_cfg, model["params_total"], peak)
 
     best, outcomes, skipped = evaluate_best(ev)
     search_s = time.perf_counter() - start
