@@ -98,6 +98,7 @@ def _save_chunk(cache_dir: Path | None, k: int, results: list[PairResult]) -> No
 
 
 ProgressHook = Callable[[int, int, float], None]  # (pairs done, pairs total, best throughput)
+SCHEDULES_DIR = "schedules"  # the schedule cache under a run's cache directory (also read by tasks/search)
 
 
 def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, search: SearchConfig,
@@ -114,7 +115,7 @@ def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig,
     shard, shards = parse_shard(search.shard)
     member = (np.arange(len(acc)) % shards) == shard
     t2 = time.perf_counter()
-    sched_cache = ScheduleCache(cache_dir / "schedules" if cache_dir is not None else None)
+    sched_cache = ScheduleCache(cache_dir / SCHEDULES_DIR if cache_dir is not None else None)
     done = _load_done(cache_dir)
     cached = len(done)
     _WORKER.update(space=space, plan=plan, par=par, solver=solver, cache=sched_cache)

@@ -22,7 +22,7 @@ from phaze.report.plots import pareto_plot
 from phaze.report.time_plot import time_split_plot
 from phaze.schedule import ScheduleCache
 from phaze.search.baselines import Baselines, speedup
-from phaze.search.job import run_search
+from phaze.search.job import SCHEDULES_DIR, run_search
 from phaze.search.pair import PairResult
 from phaze.search.results import best_row, candidates_table, pairs_frame, search_stats
 from phaze.search.summary import best_entry, best_time_split
@@ -81,7 +81,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         b = Baselines(model_cfg, par, solver, search, model_summary(build_model(model_cfg, 1))["params_total"])
         baselines = b.fixed(float(cfg.hw.hbm_gib)) | b.spotlight(run_.space)
     timings = run_.timings | {"search_s": search_s, "cached_chunks": float(run_.cached_chunks)}
-    cache = ScheduleCache(cache_dir / "schedules")  # the search's: its CP-SAT schedules are read back
+    cache = ScheduleCache(cache_dir / SCHEDULES_DIR)  # the search's: its CP-SAT schedules are read back
 
     def time_split(best: dict[str, Any]) -> dict[str, Any]:
         return best_time_split(run_.space, best, solver, cache)
