@@ -30,12 +30,14 @@ def random_ops(rng: np.random.Generator, k: int) -> list[Op]:
         pass_ = Pass.FWD if rng.random() < 0.5 else Pass.BWD
         keys = tuple(rng.choice(KEYS, size=int(rng.integers(0, 3))))
         nbytes = {"bytes_read": int(rng.integers(1, 10**9)), "bytes_written": int(rng.integers(1, 10**8))}
+        core = bool(rng.random() < 0.5)  # streams the attention scores (hw.attention_core_hbm_fraction)
         if kind is OpKind.GEMM:
             b, n, m, c = (int(x) for x in rng.integers(1, [16, 8192, 8192, 8192]))
-            ops.append(Op(f"g{i}", kind, pass_, gemm=(b, n, m, c), vector_ops=keys, numel=b * n * m, **nbytes))
+            ops.append(Op(f"g{i}", kind, pass_, gemm=(b, n, m, c), vector_ops=keys, numel=b * n * m,
+                          attention_core=core, **nbytes))
         elif kind is OpKind.VECTOR:
             ops.append(Op(f"v{i}", kind, pass_, vector_ops=keys or ("add_sub_mul_neg",),
-                          numel=int(rng.integers(1, 10**9)), **nbytes))
+                          numel=int(rng.integers(1, 10**9)), attention_core=core, **nbytes))
         elif kind is OpKind.COLLECTIVE:
             ops.append(Op(f"c{i}", kind, pass_, collective=list(Collective)[i % 3],
                           comm_bytes=int(rng.integers(1, 10**9)), group=int(rng.integers(1, 16))))
@@ -64,9 +66,11 @@ def test_vectorised_equals_reference_on_the_default_space(space: Accelerators) -
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), overhead=st.integers(0, 500),
        glb_bw=st.one_of(st.none(), st.floats(1.0, 1e6)), hbm=st.floats(1e9, 1e13), node=st.integers(1, 16),
-       wave=st.one_of(st.none(), st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 200))))
+       wave=st.one_of(st.none(), st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 200))),
+       core=st.one_of(st.none(), st.floats(0.05, 1.0)))
 def test_vectorised_equals_reference_random_designs(seed: int, n: int, overhead: int, glb_bw: float | None,
-                                                    hbm: float, node: int, wave: tuple[int, int, int] | None) -> None:
+                                                    hbm: float, node: int, wave: tuple[int, int, int] | None,
+                                                    core: float | None) -> None:
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n):
@@ -75,7 +79,7 @@ def test_vectorised_equals_reference_random_designs(seed: int, n: int, overhead:
                        tc_depth=d, vc_width=wv, glb_mib=int(2 ** rng.integers(1, 8)), glb_bw_bytes_per_cycle=glb_bw,
                        hbm_bw_bytes_per_s=hbm, op_overhead_cycles=overhead, node_size=node,
                        gemm_wave_tile=None if wave is None else [wave[0], wave[1]],
-                       gemm_wave_slots=None if wave is None else wave[2])
+                       gemm_wave_slots=None if wave is None else wave[2], attention_core_hbm_fraction=core)
         rows.append(Accelerators.from_config(cfg).row(0))
     check_against_reference(random_ops(rng, 10), Accelerators.from_rows(rows))
 

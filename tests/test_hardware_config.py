@@ -11,7 +11,8 @@ from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
 
 from phaze.config.errors import ConfigError
-from phaze.config.hw import HwConfig, SpaceConfig, validate
+from phaze.config.hw import HwConfig, SpaceConfig
+from phaze.config.hw_rules import validate
 from phaze.hardware import Accelerators, hardware_summary
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
@@ -86,6 +87,8 @@ def test_gpu_numbers(composed: dict) -> None:
     ({"tc_achievable_fraction": 0.0}, "hw.tc_achievable_fraction"),
     ({"tc_achievable_fraction": 1.2}, "hw.tc_achievable_fraction"),
     ({"hbm_achievable_fraction": 0.0}, "hw.hbm_achievable_fraction"),
+    ({"attention_core_hbm_fraction": 1.5}, "hw.attention_core_hbm_fraction"),
+    ({"attention_core_hbm_fraction": "fast"}, "hw.attention_core_hbm_fraction"),
     ({"tp_link_achievable_fraction": 1.5}, "hw.tp_link_achievable_fraction"),
     ({"dp_link_achievable_fraction": "x"}, "hw.dp_link_achievable_fraction"),
     ({"gemm_wave_tile": [256, 128]}, "hw.gemm_wave_tile"),

@@ -14,7 +14,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from phaze.config import hw, model, parallelism, search, solver, task, tracking
+from phaze.config import hw, hw_rules, model, parallelism, search, solver, task, tracking
 from phaze.config.errors import ConfigError
 
 # The config tree (an absolute path: a relative config_path breaks the console script, DESIGN §10).
@@ -49,7 +49,7 @@ def validate(cfg: DictConfig) -> None:
     model_cfg = as_object(cfg, "model")
     model.validate(model_cfg)
     task.validate(as_object(cfg, "task"))
-    hw.validate(cfg.hw)
+    hw_rules.validate(cfg.hw)
     solver.validate(as_object(cfg, "solver"))
     parallelism.validate(as_object(cfg, "parallelism"), model_cfg)
     search.validate(as_object(cfg, "search"))

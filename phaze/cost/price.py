@@ -1,9 +1,10 @@
 """Price every op of a layer graph on every candidate, in both modes (DESIGN §5, §6).
 
 `single` is the op on one core — a 1/n_tc share of HBM and global-buffer bandwidth for GEMMs, 1/n_vc of
-HBM for vector ops — and `all` the op spread over the whole chip (intra-op). The work is numpy over
-(configs x ops) matrices: GEMMs are priced once per distinct tensor-core config, vector ops once per
-distinct vector-core config, collectives once per op, then broadcast to the candidates.
+HBM for vector ops — and `all` the op spread over the whole chip (intra-op). An attention-core op
+(`Op.attention_core`) streams at the chip's measured attention-core HBM rate where the config gives one.
+The work is numpy over (configs x ops) matrices: GEMMs are priced once per distinct tensor-core config,
+vector ops once per distinct vector-core config, collectives once per op, then broadcast to the candidates.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from phaze.cost.tables import cycles_per_element
 from phaze.cost.vector import epilogue_seconds, vector_seconds
 from phaze.hardware.accelerators import Accelerators
 from phaze.model.ops import LayerGraph, Op, OpKind
+
+
+def _hbm_bw(ops: list[Op], acc: Accelerators) -> NDArray[np.float64]:
+    """(1, len(ops)) HBM rate each op streams at: the attention core's where measured, else the chip's."""
+    core = acc.hbm_bw_bytes_per_s if acc.attention_hbm_bw_bytes_per_s is None else acc.attention_hbm_bw_bytes_per_s
+    return np.array([[core if op.attention_core else acc.hbm_bw_bytes_per_s for op in ops]], dtype=np.float64)
 
 
 def _gemm_columns(ops: list[Op]) -> dict[str, NDArray[np.int64]]:
@@ -42,10 +49,11 @@ def _price_gemms(ops: list[Op], acc: Accelerators) -> tuple[NDArray[np.float64],
     args = (col["b"][None], col["n"][None], col["m"][None], col["c"][None], col["bytes"][None])
     wave = None if acc.gemm_wave_tile is None or acc.gemm_wave_slots is None else (acc.gemm_wave_tile,
                                                                                    acc.gemm_wave_slots)
+    hbm_bw = _hbm_bw(ops, acc)
     t_all = gemm_seconds(*args, n_cores=n_tc, glb_bw_bytes_per_cycle=glb_bw,
-                         hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s, wave=wave, **common)[inverse]
+                         hbm_bw_bytes_per_s=hbm_bw, wave=wave, **common)[inverse]
     t_one = gemm_seconds(*args, n_cores=1, glb_bw_bytes_per_cycle=glb_bw / n_tc,
-                         hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s / n_tc, **common)[inverse]
+                         hbm_bw_bytes_per_s=hbm_bw / n_tc, **common)[inverse]
     fused = col["epi"] > 0
     if fused.any():
         vfirst, vinverse = acc.vc_groups
@@ -65,10 +73,9 @@ def _price_vectors(ops: list[Op], acc: Accelerators) -> tuple[NDArray[np.float64
     nbytes = np.array([op.bytes_read + op.bytes_written for op in ops], dtype=np.int64)[None]
     first, inverse = acc.vc_groups
     n_vc, width = acc.n_vc[first][:, None], acc.vc_width[first][:, None]
-    t_all = vector_seconds(numel, cyc, nbytes, lanes=n_vc * width, hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s,
-                           freq_hz=acc.freq_hz)
-    t_one = vector_seconds(numel, cyc, nbytes, lanes=width, hbm_bw_bytes_per_s=acc.hbm_bw_bytes_per_s / n_vc,
-                           freq_hz=acc.freq_hz)
+    hbm_bw = _hbm_bw(ops, acc)
+    t_all = vector_seconds(numel, cyc, nbytes, lanes=n_vc * width, hbm_bw_bytes_per_s=hbm_bw, freq_hz=acc.freq_hz)
+    t_one = vector_seconds(numel, cyc, nbytes, lanes=width, hbm_bw_bytes_per_s=hbm_bw / n_vc, freq_hz=acc.freq_hz)
     return t_one[inverse], t_all[inverse]
 
 

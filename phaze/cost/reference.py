@@ -34,7 +34,7 @@ def gemm_ref_s(op: Op, a: Accelerator, single: bool) -> float:
     t_compute = cycles / f / a.tc_achievable_fraction
     macs = b * n * m * c
     traffic = max(float(op.bytes_read + op.bytes_written), 2.0 * macs * e / math.sqrt(a.glb_bytes / e))
-    t_hbm = traffic / (a.hbm_bw_bytes_per_s / share)
+    t_hbm = traffic / ((a.core_hbm_bw_bytes_per_s if op.attention_core else a.hbm_bw_bytes_per_s) / share)
     per_pass = (w * d + n * w + 2 * n * d) * e
     t_glb = b * tiles * per_pass / ((a.glb_bw_bytes_per_cycle / share) * f)
     t = max(t_compute, t_hbm, t_glb)
@@ -47,7 +47,7 @@ def gemm_ref_s(op: Op, a: Accelerator, single: bool) -> float:
 
 def vector_ref_s(op: Op, a: Accelerator, single: bool) -> float:
     lanes = a.vc_width if single else a.n_vc * a.vc_width
-    bw = a.hbm_bw_bytes_per_s / (a.n_vc if single else 1)
+    bw = (a.core_hbm_bw_bytes_per_s if op.attention_core else a.hbm_bw_bytes_per_s) / (a.n_vc if single else 1)
     c = cycles_per_element(op.vector_ops, op.pass_, op.name)
     t = max(_cdiv(op.numel * c, lanes) / a.freq_hz, (op.bytes_read + op.bytes_written) / bw)
     return t + a.op_overhead_cycles / a.freq_hz

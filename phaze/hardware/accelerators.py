@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from phaze.config.hw import validate
+from phaze.config.hw_rules import validate
 from phaze.hardware.area import area_mm2
 from phaze.hardware.design import FLOP_PER_MAC, Accelerator
 from phaze.hardware.space import (
@@ -56,6 +56,8 @@ class Accelerators:
     link_latency_s: float
     gemm_wave_tile: tuple[int, int] | None = None
     gemm_wave_slots: int | None = None
+    # HBM rate of the attention core's kernels (Op.attention_core); None: hbm_bw_bytes_per_s
+    attention_hbm_bw_bytes_per_s: float | None = None
 
     def __post_init__(self) -> None:
         n = len(self.n_tc)
@@ -154,4 +156,6 @@ class Accelerators:
                    link_latency_s=float(hw.link_latency_s),
                    gemm_wave_tile=None if hw.gemm_wave_tile is None else (int(hw.gemm_wave_tile[0]),
                                                                           int(hw.gemm_wave_tile[1])),
-                   gemm_wave_slots=None if hw.gemm_wave_slots is None else int(hw.gemm_wave_slots))
+                   gemm_wave_slots=None if hw.gemm_wave_slots is None else int(hw.gemm_wave_slots),
+                   attention_hbm_bw_bytes_per_s=None if hw.attention_core_hbm_fraction is None
+                   else float(hw.hbm_bw_bytes_per_s) * float(hw.attention_core_hbm_fraction))

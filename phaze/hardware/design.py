@@ -40,6 +40,14 @@ class Accelerator:
     link_latency_s: float
     gemm_wave_tile: tuple[int, int] | None = None
     gemm_wave_slots: int | None = None
+    # HBM rate of the attention core's kernels (Op.attention_core); None: hbm_bw_bytes_per_s
+    attention_hbm_bw_bytes_per_s: float | None = None
+
+    @property
+    def core_hbm_bw_bytes_per_s(self) -> float:
+        """The HBM rate an attention-core op streams at."""
+        return self.hbm_bw_bytes_per_s if self.attention_hbm_bw_bytes_per_s is None \
+            else self.attention_hbm_bw_bytes_per_s
 
     @property
     def peak_flops(self) -> float:

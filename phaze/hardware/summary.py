@@ -9,7 +9,8 @@ from phaze.hardware.accelerators import Accelerators
 from phaze.hardware.space import max_area_mm2, space_size
 
 FIXED_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "hbm_gib", "hbm_bw_bytes_per_s",
-                "hbm_achievable_fraction", "freq_hz", "elem_bytes", "tc_achievable_fraction", "gemm_wave_tile",
+                "hbm_achievable_fraction", "attention_core_hbm_fraction", "freq_hz", "elem_bytes",
+                "tc_achievable_fraction", "gemm_wave_tile",
                 "gemm_wave_slots", "node_size", "tp_link_bw_bytes_per_s", "tp_link_achievable_fraction",
                 "dp_link_bw_bytes_per_s", "dp_link_achievable_fraction", "link_latency_s")
 # The rates the cost model uses: datasheet x measured fraction (Accelerators.from_config).

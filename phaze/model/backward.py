@@ -92,9 +92,10 @@ class BackwardBuilder:
                               numel=c * m, bytes_read=2 * c * m * e, bytes_written=c * m * e), frozenset({dw}))
             elif rule is Grad.GEMM_ACT:
                 b, n, m, c = op.gemm  # type: ignore[misc]
-                da = self._emit(Op(f"{op.name}.da", OpKind.GEMM, Pass.BWD, gemm=(b, n, c, m),
+                core = op.attention_core
+                da = self._emit(Op(f"{op.name}.da", OpKind.GEMM, Pass.BWD, gemm=(b, n, c, m), attention_core=core,
                                    bytes_read=(b * n * m + b * c * m) * e, bytes_written=b * n * c * e), dy)
-                db = self._emit(Op(f"{op.name}.db", OpKind.GEMM, Pass.BWD, gemm=(b, c, m, n),
+                db = self._emit(Op(f"{op.name}.db", OpKind.GEMM, Pass.BWD, gemm=(b, c, m, n), attention_core=core,
                                    bytes_read=(b * n * c + b * n * m) * e, bytes_written=b * c * m * e), dy)
                 a_name, b_name = node.inputs
                 self.contributions.setdefault(a_name, []).append(frozenset({da}))

@@ -31,12 +31,14 @@ def _attention(o: LayerOps, cfg: ModelConfig, sh: Shape, x: str) -> str:
     v = o.l.tensor("v", sh.tokens * kv_cols)
     # q, k, v are column slices of y: their gradients are concatenated into dy, not summed.
     o.l.concat_grads.add(y)
-    scores = o.gemm("scores", y, (heads, s, s, d_head), 0, saves=(q, k), weight=False, y=y)
-    scale_mask = o.vector("scale_mask", (scores,), heads * s * s, ("add_sub_mul_neg", "masked_fill"))
-    probs = o.vector("softmax", (scale_mask,), heads * s * s, ("softmax",), saves=("softmax",), selective=True)
+    # the attention core: every op below streams the heads·s² score tensor (Op.attention_core)
+    scores = o.gemm("scores", y, (heads, s, s, d_head), 0, saves=(q, k), weight=False, y=y, core=True)
+    scale_mask = o.vector("scale_mask", (scores,), heads * s * s, ("add_sub_mul_neg", "masked_fill"), core=True)
+    probs = o.vector("softmax", (scale_mask,), heads * s * s, ("softmax",), saves=("softmax",), selective=True,
+                     core=True)
     if cfg.dropout:
-        probs = o.dropout("attn_dropout", probs, heads * s * s, selective=True)
-    ctx = o.gemm("context", probs, (heads, s, d_head, s), 0, saves=(probs, v), weight=False, y=y)
+        probs = o.dropout("attn_dropout", probs, heads * s * s, selective=True, core=True)
+    ctx = o.gemm("context", probs, (heads, s, d_head, s), 0, saves=(probs, v), weight=False, y=y, core=True)
     out_params = h * h // t
     return o.gemm("out_proj", ctx, (1, sh.tokens, h, h // t), out_params, saves=(ctx,))
 

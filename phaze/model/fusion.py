@@ -49,7 +49,7 @@ def _absorb(host: Op, guest: Op) -> Op:
                    bytes_written=guest.bytes_written + host.mask_bytes, mask_bytes=host.mask_bytes + guest.mask_bytes,
                    params=host.params + guest.params,
                    saves=host.saves + tuple(s for s in guest.saves if s not in host.saves),
-                   name=f"{host.name}+{guest.name}")
+                   attention_core=host.attention_core and guest.attention_core, name=f"{host.name}+{guest.name}")
 
 
 def _candidate(g: nx.DiGraph, u: int) -> int | None:

@@ -11,8 +11,8 @@ from phaze.model.block import build_block
 from phaze.model.embed_head import build_embed, build_head
 from phaze.model.fusion import check_kernels, fuse
 from phaze.model.layers import Shape, padded_vocab
-from phaze.model.megatron import megatron_sc21
-from phaze.model.ops import LayerGraph, OpKind
+from phaze.model.megatron import COPIES_AFTER, megatron_sc21
+from phaze.model.ops import LayerGraph, Op, OpKind, Pass
 
 ACTIVATION_BYTES = 2  # fp16/bf16 mixed-precision training (Micikevicius et al. 2018)
 RECOMPUTE_MODES = ("none", "selective", "full")
@@ -61,6 +61,15 @@ class LayerKind:
     @property
     def params(self) -> int:
         return self.fwd_unfused.params
+
+    @cached_property
+    def selective_ops(self) -> list[Op]:
+        """The forward kernels selective recomputation re-runs in the backward: the attention core (Korthikanti
+        et al. 2023 §5: QKᵀ, softmax, softmax dropout and attention over V), as Megatron-LM's checkpointed
+        CoreAttention runs them, with the copy PyTorch makes of its context output (megatron.COPIES_AFTER)."""
+        core = {op.name for op in self.fwd_unfused.ops if op.attention_core}
+        copies = {COPIES_AFTER[Pass.FWD][name] for name in core if name in COPIES_AFTER[Pass.FWD]}
+        return [op for op in self.fwd.ops if op.attention_core or op.name in copies]
 
     @property
     def fwd_macs(self) -> int:

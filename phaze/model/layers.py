@@ -64,21 +64,22 @@ class LayerOps:
         self.l, self.sh = layer, shape
 
     def gemm(self, name: str, x: str, dims: tuple[int, int, int, int], params: int, saves: tuple[str, ...],
-             weight: bool = True, y: str | None = None) -> str:
+             weight: bool = True, y: str | None = None, core: bool = False) -> str:
         b, n, m, c = dims
         e = self.sh.e
         w_bytes = c * m * e if weight else b * c * m * e
         op = Op(name, OpKind.GEMM, gemm=dims, weight_gemm=weight, params=params, saves=saves,
-                bytes_read=b * n * c * e + w_bytes, bytes_written=b * n * m * e)
+                bytes_read=b * n * c * e + w_bytes, bytes_written=b * n * m * e, attention_core=core)
         inputs = (x,) if weight else (x, y)  # type: ignore[assignment]
         return self.l.add(op, inputs, Grad.GEMM_WEIGHT if weight else Grad.GEMM_ACT, out_numel=b * n * m)
 
     def vector(self, name: str, inputs: tuple[str, ...], numel: int, cycles: tuple[str, ...],
                saves: tuple[str, ...] = (), params: int = 0, grad: Grad = Grad.VECTOR,
-               selective: bool = False, mask_bytes: int = 0) -> str:
+               selective: bool = False, mask_bytes: int = 0, core: bool = False) -> str:
         e = self.sh.e
         op = Op(name, OpKind.VECTOR, vector_ops=cycles, numel=numel, params=params, saves=saves,
-                bytes_read=max(len(inputs), 1) * numel * e, bytes_written=numel * e + mask_bytes, mask_bytes=mask_bytes)
+                bytes_read=max(len(inputs), 1) * numel * e, bytes_written=numel * e + mask_bytes, mask_bytes=mask_bytes,
+                attention_core=core)
         self.l.add(op, inputs, grad)
         self.l.tensor(name, numel, selective=selective)
         return name
@@ -93,12 +94,12 @@ class LayerOps:
     def add(self, name: str, a: str, b: str, numel: int) -> str:
         return self.vector(name, (a, b), numel, ("add_sub_mul_neg",), grad=Grad.PASS)
 
-    def dropout(self, name: str, x: str, numel: int, selective: bool = False) -> str:
+    def dropout(self, name: str, x: str, numel: int, selective: bool = False, core: bool = False) -> str:
         """y = x·mask/(1-p): the forward also writes the 1-byte mask its backward reads (the same bytes the
         activation-memory model keeps, Korthikanti et al. 2023 §4.1)."""
         mask = self.l.tensor(f"{name}.mask", numel, MASK_BYTES, selective=selective)
         return self.vector(name, (x,), numel, ("dropout",), saves=(mask,), selective=selective,
-                           mask_bytes=numel * MASK_BYTES)
+                           mask_bytes=numel * MASK_BYTES, core=core)
 
     def collective(self, name: str, x: str, kind: Collective, grad: Grad, numel_out: int, width: int) -> str:
         """A TP collective; `comm_bytes` is the full (gathered) tensor, the ring formulas' payload."""

@@ -49,6 +49,10 @@ class Op:
     params: trainable parameters the op owns (forward ops only; backward ops carry 0).
     collective / comm_bytes / group: a tensor-parallel collective of `comm_bytes` over `group` ranks.
     saves: names of the tensors this op keeps for its backward (keys of LayerGraph.tensors).
+    attention_core: the op streams the b·a·s² attention-score tensor (the QKᵀ and PV batched GEMMs, the
+        scale/mask/softmax and attention-dropout kernels, and their backward): the cost model prices its
+        HBM traffic at the chip's attention-core bandwidth where the hardware config measures one
+        (`hw.attention_core_hbm_fraction`).
     """
 
     name: str
@@ -66,6 +70,7 @@ class Op:
     comm_bytes: int = 0
     group: int = 1
     saves: tuple[str, ...] = ()
+    attention_core: bool = False
 
     @property
     def macs(self) -> int:

@@ -3,8 +3,9 @@
 Each layer kind's fused forward and backward graph is priced on every candidate (phaze.cost) and
 scheduled (phaze.schedule): the vectorised greedy schedule and lower bound for all candidates at once,
 then, where the solver config asks for it, CP-SAT on the candidates whose greedy schedule is not proven
-optimal. The recompute extra of `selective` (Korthikanti et al. 2023 §5: re-running QKᵀ, softmax and
-attention dropout) is the sum of those ops' all-cores durations, unfused: they run back to back.
+optimal. The recompute extra of `selective` (Korthikanti et al. 2023 §5: re-running the attention core — QKᵀ,
+softmax, softmax dropout and attention over V) is the sum of those kernels' all-cores durations
+(`LayerKind.selective_ops`): they run back to back.
 """
 
 from __future__ import annotations
@@ -29,8 +30,6 @@ from phaze.schedule import (
     schedule_space,
     solve_candidate,
 )
-
-SELECTIVE_RECOMPUTE_OPS = frozenset({"scores", "scale_mask", "softmax", "attn_dropout"})
 
 
 @dataclass
@@ -98,7 +97,7 @@ def layer_times(graphs: ModelGraphs, acc: Accelerators) -> dict[str, LayerTimes]
     out = {}
     for kind in LAYER_KINDS:
         layer = graphs.layers[kind]
-        selective_ops = [op for op in layer.fwd_unfused.ops if op.name in SELECTIVE_RECOMPUTE_OPS]
+        selective_ops = layer.selective_ops
         selective_s = price_ops(selective_ops, acc)[1].sum(axis=1) if selective_ops else np.zeros(len(acc))
         out[kind] = LayerTimes(kind, PassTimes.of(layer.fwd, acc), PassTimes.of(layer.bwd, acc), selective_s)
     return out

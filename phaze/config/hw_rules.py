@@ -1,0 +1,98 @@
+"""Field and cross-field rules of the `hw` group (`validate`): the first violation raises a one-line ConfigError
+that names the field and the allowed values.
+
+Separate from the schema (`hw.py`) so the dataclasses read as the list of fields they are, and the rules (with
+their allowed ranges) as one piece; both work on the dataclass or on the composed DictConfig.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phaze.config.errors import ConfigError
+
+POSITIVE_INTS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "elem_bytes", "node_size")
+POSITIVE_FLOATS = ("glb_mib", "hbm_gib", "hbm_bw_bytes_per_s", "freq_hz", "tp_link_bw_bytes_per_s",
+                   "dp_link_bw_bytes_per_s")
+ACHIEVABLE_FRACTIONS = ("tc_achievable_fraction", "hbm_achievable_fraction", "tp_link_achievable_fraction",
+                        "dp_link_achievable_fraction")
+SPACE_RANGES = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_pow2(value: int) -> bool:
+    return _is_int(value) and value >= 1 and value & (value - 1) == 0
+
+
+def _validate_wave(tile: Any, slots: Any, space: Any) -> None:
+    if tile is None and slots is not None:
+        raise ConfigError("hw.gemm_wave_slots", slots, "null unless hw.gemm_wave_tile is set too")
+    if tile is not None and slots is None:
+        raise ConfigError("hw.gemm_wave_tile", tile, "null unless hw.gemm_wave_slots is set too")
+    if tile is None:
+        return
+    if space is not None:
+        raise ConfigError("hw.gemm_wave_tile", tile, "null with a search space (GPU thread blocks, not the template)")
+    items = [tile] if isinstance(tile, str) or not hasattr(tile, "__iter__") else list(tile)
+    if len(items) != 2 or not all(_is_int(x) and x > 0 for x in items):
+        raise ConfigError("hw.gemm_wave_tile", items, "null or [rows, cols], two positive integers")
+    if not _is_int(slots) or slots <= 0:
+        raise ConfigError("hw.gemm_wave_slots", slots, "null or a positive integer (tiles in flight)")
+
+
+def _validate_space(space: Any) -> None:
+    for name in SPACE_RANGES:
+        rng = getattr(space, name)
+        for end in ("min", "max"):
+            value = getattr(rng, end)
+            if not is_pow2(value):
+                raise ConfigError(f"hw.space.{name}.{end}", value, "a power of two >= 1")
+        if rng.min > rng.max:
+            raise ConfigError(f"hw.space.{name}.min", rng.min, f"at most hw.space.{name}.max={rng.max}")
+    if space.max_area_mm2 is not None and (not _is_number(space.max_area_mm2) or space.max_area_mm2 <= 0):
+        raise ConfigError("hw.space.max_area_mm2", space.max_area_mm2, "null or a positive number (mm²)")
+    frac = space.min_area_fraction
+    if not _is_number(frac) or not 0.0 <= frac <= 1.0:
+        raise ConfigError("hw.space.min_area_fraction", frac, "a number in [0, 1]")
+
+
+def validate(cfg: Any) -> None:
+    """Field and cross-field rules of the `hw` group; the first violation raises a one-line ConfigError.
+
+    Area-table ranges (a local or global buffer outside the table) are checked by the area model itself,
+    which names the offending field (phaze.hardware.area).
+    """
+    for name in POSITIVE_INTS:
+        value = getattr(cfg, name)
+        if not _is_int(value) or value <= 0:
+            raise ConfigError(f"hw.{name}", value, "a positive integer")
+    for name in POSITIVE_FLOATS:
+        value = getattr(cfg, name)
+        if not _is_number(value) or value <= 0:
+            raise ConfigError(f"hw.{name}", value, "a positive number")
+    bw = cfg.glb_bw_bytes_per_cycle
+    if bw is not None and (not _is_number(bw) or bw <= 0):
+        raise ConfigError("hw.glb_bw_bytes_per_cycle", bw, "null (n_tc·(W + 2·D)·elem_bytes) or > 0")
+    if not _is_int(cfg.op_overhead_cycles) or cfg.op_overhead_cycles < 0:
+        raise ConfigError("hw.op_overhead_cycles", cfg.op_overhead_cycles, "a non-negative integer")
+    for name in ACHIEVABLE_FRACTIONS:
+        frac = getattr(cfg, name)
+        if not _is_number(frac) or not 0.0 < frac <= 1.0:
+            raise ConfigError(f"hw.{name}", frac, "a number in (0, 1]")
+    core = cfg.attention_core_hbm_fraction
+    if core is not None and (not _is_number(core) or not 0.0 < core <= 1.0):
+        raise ConfigError("hw.attention_core_hbm_fraction", core, "null or a number in (0, 1]")
+    _validate_wave(cfg.gemm_wave_tile, cfg.gemm_wave_slots, cfg.space)
+    if not _is_number(cfg.link_latency_s) or cfg.link_latency_s < 0:
+        raise ConfigError("hw.link_latency_s", cfg.link_latency_s, "a non-negative number of seconds")
+    if cfg.space is not None:
+        if not cfg.has_area:
+            raise ConfigError("hw.space", "set", "a search space needs hw.has_area=true (the area window)")
+        _validate_space(cfg.space)
