@@ -18,6 +18,7 @@ from phaze.placement.evaluate import DesignEvaluator, pick_best
 from phaze.placement.result import Placement
 from phaze.placement.settings import Setting
 from phaze.placement.time_split import iteration_split, layer_time_split
+from phaze.report.console import schedule_label
 from phaze.report.time_plot import time_split_plot
 
 
@@ -95,3 +96,14 @@ def test_time_split_plot_is_reproducible_and_ignores_key_order(tmp_path: Path) -
     a = time_split_plot(tmp_path / "a.png", split, "t")
     b = time_split_plot(tmp_path / "b.png", shuffled, "t")
     assert a.read_bytes() == b.read_bytes() and a.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_schedule_label_says_how_the_schedule_was_found_and_its_gap() -> None:
+    """Each pass names its method, and a schedule not proven optimal shows its gap to the proven bound."""
+    ev = evaluator()
+    row = layer_time_split(ev.times(1, 1))["block"]["bwd"]
+    assert row["solver"] == "greedy" and row["status"] in ("optimal", "feasible") and row["gap"] >= 0.0
+    assert (row["gap"] == 0.0) == (row["status"] == "optimal")
+    assert schedule_label({"status": "optimal", "solver": "cpsat", "gap": 0.0}) == "optimal (cpsat)"
+    assert schedule_label({"status": "feasible", "solver": "cpsat", "gap": 0.0012}) == "feasible (cpsat, gap 0.12%)"
+    assert schedule_label({"status": "feasible"}) == "feasible"  # a result.json from before the field

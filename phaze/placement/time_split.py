@@ -7,7 +7,9 @@ data-parallel gradient all-reduce and the optimizer step add to the compute (DES
 Busy time of a pass is the sum of its ops' durations in the modes its schedule chose, per kind: GEMMs (ops
 on the tensor cores, with or without a fused epilogue), vector ops and collectives. Ops that run at the same
 time make the busy times add up to more than the makespan; `overlap_s` is that excess (0 when the ops run
-one after another, as Megatron-LM's kernels do: `parallelism.kernels=megatron_sc21`).
+one after another, as Megatron-LM's kernels do: `parallelism.kernels=megatron_sc21`). Each pass also says how
+far its schedule is known to be from the best one: `status`, `solver` (greedy or cpsat) and `gap` (0 when
+proven optimal, else the relative gap to the proven lower bound).
 
 The iteration's parts add up to `iteration_s` exactly (DESIGN §7, `timing.iteration_s`): the pipeline's
 steady part `max_load·ceil(m/d)` (every device busy), its bubble (the rest of `pipeline_s`: (S − 1) stage
@@ -45,6 +47,8 @@ def schedule_split(problem: Problem, sched: Schedule, candidate: int) -> dict[st
     out.update({key: ns / NS_PER_S for key, ns in busy_ns.items()})
     out["overlap_s"] = max(0, sum(busy_ns.values()) - makespan_ns) / NS_PER_S
     out["status"] = sched.status  # type: ignore[assignment]
+    out["solver"] = sched.solver  # type: ignore[assignment]  # greedy or cpsat: which method found the schedule
+    out["gap"] = sched.gap  # 0 when proven optimal; else the relative gap to the proven bound
     return out
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.console import Console
@@ -140,8 +141,19 @@ def print_layer_split(split: dict[str, Any], what: str, console: Console | None 
         for name, row in passes.items():
             table.add_row(kind, name, *(f"{row[k] * 1e3:,.3f}" for k in ("makespan_s", "gemm_s", "vector_s",
                                                                            "collective_s", "overlap_s")),
-                          str(row["status"]))
+                          schedule_label(row))
     console.print(table)
+
+
+def schedule_label(row: dict[str, Any]) -> str:
+    """`optimal (greedy)`, or `feasible (cpsat, gap 0.12%)`: how a pass's schedule was found and how far from
+    proven optimal it may be (time_split rows written before `solver`/`gap` existed show the status alone)."""
+    status = str(row["status"])
+    if "solver" not in row:
+        return status
+    gap = row.get("gap")
+    proven = status == "optimal" or not isinstance(gap, float) or not math.isfinite(gap)
+    return f"{status} ({row['solver']})" if proven else f"{status} ({row['solver']}, gap {gap:.2%})"
 
 
 def print_time_split(entry: dict[str, Any], console: Console) -> None:

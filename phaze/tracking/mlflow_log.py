@@ -107,7 +107,8 @@ def job_metrics(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
     split = result.get("best_layer_time_split") or (best.get("layer_time_split") if isinstance(best, Mapping) else None)
     if isinstance(split, Mapping):
         out.update({f"time.{kind}.{name}.{key}": value for kind, passes in split.items()
-                    for name, row in passes.items() for key, value in row.items() if finite(value) is not None})
+                    for name, row in passes.items() for key, value in row.items()
+                    if key.endswith("_s") and finite(value) is not None})
     timings = out_dir / "timings.json"
     if timings.is_file():
         total = json.loads(timings.read_text()).get("total_s")
