@@ -105,6 +105,9 @@ def test_shards_merge_into_the_single_job(tmp_path: Path) -> None:
     a, b = (json.loads((d / "result.json").read_text()) for d in (one, merged))
     assert a["best"] == b["best"] and a["baselines"] == b["baselines"]
     assert {k: v for k, v in a["search"].items()} == {k: v for k, v in b["search"].items()}
+    # the best design's time split comes from the shard that searched it, and draws the same plot
+    assert a["best_layer_time_split"] == b["best_layer_time_split"]
+    assert (one / "time_split.png").read_bytes() == (merged / "time_split.png").read_bytes()
     pd.testing.assert_frame_equal(pd.read_parquet(one / "candidates.parquet"),
                                   pd.read_parquet(merged / "candidates.parquet"))
 

@@ -40,4 +40,15 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     pairs = replay([read_pairs(d / "pairs.parquet") for d in dirs], str(merged_cfg.solver.name))
     member = np.ones(len(acc), dtype=bool)
     return finish(merged_cfg, out_dir, acc, pairs, member, zero["search"]["skipped_widths"],
-                  zero["search"]["closed_by_greedy"], zero.get("baselines"), {"merge_s": 0.0}, start)
+                  zero["search"]["closed_by_greedy"], zero.get("baselines"), {"merge_s": 0.0}, start,
+                  lambda best: shard_time_split(results, best))
+
+
+def shard_time_split(results: list[dict[str, Any]], best: dict[str, Any]) -> dict[str, Any] | None:
+    """The merged best design's layer time split: the shard that searched it found it as its own best and wrote
+    the split of its schedules (the merge has no layer times of its own). None if no shard has it."""
+    for r in results:
+        own = r.get("best")
+        if isinstance(own, dict) and own == best and "best_layer_time_split" in r:
+            return r["best_layer_time_split"]
+    return None

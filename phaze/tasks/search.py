@@ -92,9 +92,10 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 
 def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairResult], member: np.ndarray,
            skipped: list[int], closed_share: float, baselines: dict[str, Any] | None, timings: dict[str, float],
-           start: float, time_split: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Candidates table, result.json, plot and files, shared by task=search and task=merge (which has no
-    layer times, hence no `time_split` of the best design)."""
+           start: float, time_split: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
+           ) -> dict[str, Any]:
+    """Candidates table, result.json, plot and files, shared by task=search and task=merge; `time_split` gives
+    the best design's layer time split (None: not known)."""
     model_cfg = as_object(cfg, "model")
     model = model_summary(build_model(model_cfg, 1))
     planned = np.zeros(len(acc), dtype=bool)
@@ -108,8 +109,9 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
             entry["speedup"] = speedup(best, entry)
         result["baselines"] = baselines
     result["search"] = search_stats(df, pairs, closed_share, skipped) | {"shard": str(cfg.search.shard)}
-    if time_split is not None and isinstance(best, dict):
-        result["best_layer_time_split"] = time_split(best)
+    split = time_split(best) if time_split is not None and isinstance(best, dict) else None
+    if split is not None:
+        result["best_layer_time_split"] = split
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_parquet(out_dir / "candidates.parquet", index=False)
     _plot(out_dir, df, result)
