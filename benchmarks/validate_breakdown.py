@@ -40,13 +40,13 @@ KERNEL_PARTS = ("attn_gemm", "attn_vector", "gemm", "vector", "tp_comm")
 PARTS = (*KERNEL_PARTS, "bubble", "dp_allreduce", "optimizer")
 
 
-def kernel_part(op: Op, score_numel: int) -> str | None:
-    """Which part of the split an op's kernel belongs to: a batched GEMM (B > 1: QKᵀ, PV and their
-    gradients) and an element-wise op over as many elements as the score tensor are the attention core."""
+def kernel_part(op: Op) -> str | None:
+    """Which part of the split an op's kernel belongs to: the attention core is what the cost model flags as
+    streaming the score tensor (`Op.attention_core`: QKᵀ, PV, softmax, dropout and their gradients)."""
     if op.kind is OpKind.GEMM:
-        return "attn_gemm" if op.gemm is not None and op.gemm[0] > 1 else "gemm"
+        return "attn_gemm" if op.attention_core else "gemm"
     if op.kind is OpKind.VECTOR:
-        return "attn_vector" if op.numel == score_numel else "vector"
+        return "attn_vector" if op.attention_core else "vector"
     return "tp_comm" if op.kind is OpKind.COLLECTIVE else None
 
 
@@ -55,11 +55,9 @@ def layer_split(row: dict[str, str], microbatch: int, acc: Accelerators) -> dict
     block = build_model(gpt(row), microbatch, int(row["tensor_parallel"]), kernels="megatron_sc21").layers["block"]
     out = dict.fromkeys(KERNEL_PARTS, 0.0)
     for graph, passes in ((block.fwd, 2), (block.bwd, 1)):
-        # the score tensor: the largest output of a batched GEMM (QKᵀ forward, its gradient backward)
-        score_numel = max(b * n * m for b, n, m, _ in (op.gemm for op in graph.ops if op.gemm and op.gemm[0] > 1))
         _, intra = price_graph(graph, acc)
         for op, seconds in zip(graph.ops, intra[0], strict=True):
-            part = kernel_part(op, score_numel)
+            part = kernel_part(op)
             if part is not None:
                 out[part] += passes * float(seconds)
     return out

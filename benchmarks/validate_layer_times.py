@@ -11,9 +11,10 @@ recompute / sequence-parallel settings (`korthikanti_layer_times.csv`). The laye
   scale-mask-softmax, attention dropout, the PV product and the context permute copy).
 
 The derivation. The selective row's backward minus the baseline's (13.2 − 11.9 = 1.3 ms; the paper: "the overhead
-of selective recomputation is 1.3ms") is exactly the attention core's forward kernels, measured. Every one of them
-is memory-bound in the cost model, so that one figure fixes the HBM fraction those kernels sustain: the fraction f
-at which the predicted kernels take 1.3 ms (bisection; the cost model's time falls monotonically in f). It is
+of selective recomputation is 1.3ms") is exactly the attention core's forward kernels, measured. For this layer
+(head size 96) every score-tensor kernel is memory-bound in the cost model (the context permute copy, also in
+the 1.3 ms, streams at the ordinary rate), so that one figure fixes the HBM fraction those kernels sustain: the
+fraction f at which the predicted kernels take 1.3 ms (bisection; the predicted time falls monotonically in f). It is
 rounded to the measurement's two significant digits and stored in conf/hw/a100.yaml; the test suite re-derives it
 and requires the two to agree. No Narayanan et al. SC21 row (`validate_megatron.py`) enters the derivation, so that
 validation is out of sample. The other columns of Table 4 are a check that the rest of the layer is right.

@@ -13,7 +13,8 @@ stream), not PHAZE's fusion pass; pipeline sends use the paper's scatter/gather 
 re-runs the transformer layers only; the optimizer step is Megatron-LM's fp16 optimizer, pass by pass.
 No constant is fitted to these rows: every A100 figure comes from conf/hw/a100.yaml (datasheet rates;
 measured, row-independent figures of the chip: matmul rate, HBM streaming bandwidth, NCCL's NVLink and
-InfiniBand bus bandwidths; cuBLAS's thread-block tile for wave quantization).
+InfiniBand bus bandwidths, the attention core's HBM rate from one 22B layer of Korthikanti et al. 2023
+(validate_layer_times.py); cuBLAS's thread-block tile for wave quantization).
 
 Predicted TFLOP/s per GPU uses the paper's own count (eq. 3):
 `96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) / (iteration_s · GPUs)`.
