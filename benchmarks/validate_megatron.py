@@ -20,11 +20,14 @@ Predicted TFLOP/s per GPU uses the paper's own count (eq. 3):
 `96·B·s·l·h²·(1 + s/(6h) + V/(16·l·h)) / (iteration_s · GPUs)`.
 
 `--schedule interleaved --chunks v` prices every pipelined row (p >= 2) with Megatron-LM's interleaved 1F1B
-schedule instead (rows without a pipeline have no schedule to interleave). `--what-if hw.KEY=VALUE` changes
+schedule instead (rows without a pipeline have no schedule to interleave); `--schedule published` prices each row
+with the schedule its run used, from the CSV's `chunks` column (1: 1F1B, v >= 2: interleaved with v chunks).
+`korthikanti_throughput.csv` is a second set of runs in the same columns (plus `chunks`): Korthikanti et al.
+2023 Table 5, full recomputation, not used to build the model. `--what-if hw.KEY=VALUE` changes
 one field of the A100 for a sensitivity study (e.g. `--what-if hw.hbm_achievable_fraction=0.6`); the first
 line of the output then says that the figures are not the model's.
 
-    python benchmarks/validate_megatron.py [--rows CSV] [--schedule 1f1b|interleaved] [--chunks 2]
+    python benchmarks/validate_megatron.py [--rows CSV] [--schedule 1f1b|interleaved|published] [--chunks 2]
         [--what-if hw.KEY=VALUE ...]
 """
 
@@ -93,8 +96,8 @@ def predict(row: dict[str, str], solver, hw, schedule: str = "1f1b",
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=Path, default=DEFAULT_ROWS, help="CSV with the megatron_throughput columns")
-    parser.add_argument("--schedule", choices=("1f1b", "interleaved"), default="1f1b",
-                        help="pipeline schedule of the rows with p >= 2")
+    parser.add_argument("--schedule", choices=("1f1b", "interleaved", "published"), default="1f1b",
+                        help="pipeline schedule of the rows with p >= 2 (published: the CSV's chunks column)")
     parser.add_argument("--chunks", type=int, default=2, help="model chunks per device with --schedule interleaved")
     parser.add_argument("--what-if", action="append", default=[], metavar="hw.KEY=VALUE",
                         help="sensitivity study: change one hw field (repeatable); the output says so")
@@ -119,12 +122,20 @@ def main(argv: list[str] | None = None) -> int:
     solver = OmegaConf.to_object(cfg.solver)
     with open(args.rows, newline="") as fh:
         rows = list(csv.DictReader(fh))
+    if args.schedule == "published" and any(not (row.get("chunks") or "").isdigit() for row in rows):
+        print(f"validate_megatron: --schedule published needs a `chunks` column (1 = 1F1B) in {args.rows}",
+              file=sys.stderr)
+        return 2
     errors = []
     start = time.perf_counter()
     print(f"{'model':>10} {'t':>3} {'p':>3} {'GPUs':>5} {'batch':>5} {'b':>2} {'published':>10} {'predicted':>10} "
           f"{'error':>8}")
     for row in rows:
-        predicted, setting, _ = predict(row, solver, cfg.hw, args.schedule, args.chunks)
+        schedule, chunks = args.schedule, args.chunks
+        if schedule == "published":
+            chunks = int(row["chunks"])
+            schedule = "interleaved" if chunks >= 2 else "1f1b"
+        predicted, setting, _ = predict(row, solver, cfg.hw, schedule, chunks)
         published = float(row["tflops_per_gpu"])
         err = predicted / published - 1
         errors.append(abs(err))

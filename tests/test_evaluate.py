@@ -168,6 +168,21 @@ def test_megatron_validation_script_runs_and_prints() -> None:
     assert lines[-1].startswith("mean abs error") and len(lines) == 1 + 5 + 1
 
 
+def test_second_validation_set_runs_with_each_runs_schedule() -> None:
+    """The Korthikanti et al. 2023 runs go through the same script, each with its published schedule; the SC21
+    file has no `chunks` column, so asking for published schedules there is a one-line error."""
+    script = str(ROOT / "benchmarks" / "validate_megatron.py")
+    proc = subprocess.run([sys.executable, script, "--rows", str(ROOT / "benchmarks" / "korthikanti_throughput.csv"),
+                           "--schedule", "published"], capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-1].startswith("mean abs error") and len(lines) == 1 + 4 + 1
+    assert [line.split()[0] for line in lines[1:-1]] == ["22B", "175B", "530B", "1000B"]
+    bad = subprocess.run([sys.executable, script, "--schedule", "published"], capture_output=True, text=True,
+                         timeout=300, check=False)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "chunks" in bad.stderr
+
+
 def test_megatron_what_if_is_labelled_and_moves_the_prediction() -> None:
     """A sensitivity run says on its first line that its figures are not the model's, and a slower HBM makes
     every row slower (the memory-bound kernels take longer), so every error drops."""
