@@ -70,20 +70,22 @@ def core_forward_ops(sequence_parallel: bool = False) -> list[Op]:
     return ops
 
 
-def core_forward_s(hw: object, fraction: float | None) -> float:
-    """Predicted seconds of the attention core's forward kernels with `attention_core_hbm_fraction = fraction`."""
+def core_forward_s(hw: object, fraction: float | None, ops: list[Op] | None = None) -> float:
+    """Predicted seconds of the attention core's forward kernels (`ops`, default `core_forward_ops()`) with
+    `attention_core_hbm_fraction = fraction`."""
     cfg = OmegaConf.merge(hw, {"attention_core_hbm_fraction": fraction})
-    return float(price_ops(core_forward_ops(), Accelerators.from_config(cfg))[1].sum())
+    return float(price_ops(core_forward_ops() if ops is None else ops, Accelerators.from_config(cfg))[1].sum())
 
 
 def derive_attention_core_fraction(hw: object, measured_s: float = MEASURED_CORE_FORWARD_S) -> float:
     """The fraction f in (0, 1] at which the predicted core-forward kernels take `measured_s` (bisection)."""
+    ops = core_forward_ops()  # built once: the bisection only re-prices them
     lo, hi = 1e-3, 1.0
-    if core_forward_s(hw, hi) > measured_s:
+    if core_forward_s(hw, hi, ops) > measured_s:
         raise ValueError("the kernels are slower than measured even at the full datasheet bandwidth")
     for _ in range(60):
         mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if core_forward_s(hw, mid) > measured_s else (lo, mid)
+        lo, hi = (mid, hi) if core_forward_s(hw, mid, ops) > measured_s else (lo, mid)
     return hi
 
 

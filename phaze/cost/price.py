@@ -22,8 +22,8 @@ from phaze.model.ops import LayerGraph, Op, OpKind
 
 def _hbm_bw(ops: list[Op], acc: Accelerators) -> NDArray[np.float64]:
     """(1, len(ops)) HBM rate each op streams at: the attention core's where measured, else the chip's."""
-    core = acc.hbm_bw_bytes_per_s if acc.attention_hbm_bw_bytes_per_s is None else acc.attention_hbm_bw_bytes_per_s
-    return np.array([[core if op.attention_core else acc.hbm_bw_bytes_per_s for op in ops]], dtype=np.float64)
+    return np.array([[acc.core_hbm_bw_bytes_per_s if op.attention_core else acc.hbm_bw_bytes_per_s for op in ops]],
+                    dtype=np.float64)
 
 
 def _gemm_columns(ops: list[Op]) -> dict[str, NDArray[np.int64]]:

@@ -56,8 +56,7 @@ class Accelerators:
     link_latency_s: float
     gemm_wave_tile: tuple[int, int] | None = None
     gemm_wave_slots: int | None = None
-    # HBM rate of the attention core's kernels (Op.attention_core); None: hbm_bw_bytes_per_s
-    attention_hbm_bw_bytes_per_s: float | None = None
+    attention_hbm_bw_bytes_per_s: float | None = None  # Op.attention_core's rate (design.Accelerator)
 
     def __post_init__(self) -> None:
         n = len(self.n_tc)
@@ -84,6 +83,11 @@ class Accelerators:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update({name: np.asarray(values[name])[index].copy() for name in ROW_FIELDS})
         return Accelerators(**values)
+
+    @property
+    def core_hbm_bw_bytes_per_s(self) -> float:
+        """As `Accelerator.core_hbm_bw_bytes_per_s`."""
+        return self.attention_hbm_bw_bytes_per_s or self.hbm_bw_bytes_per_s
 
     @property
     def peak_flops(self) -> NDArray[np.float64]:

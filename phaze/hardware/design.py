@@ -45,9 +45,9 @@ class Accelerator:
 
     @property
     def core_hbm_bw_bytes_per_s(self) -> float:
-        """The HBM rate an attention-core op streams at."""
-        return self.hbm_bw_bytes_per_s if self.attention_hbm_bw_bytes_per_s is None \
-            else self.attention_hbm_bw_bytes_per_s
+        """The HBM rate an attention-core op streams at (the chip's own where none is measured; a measured
+        rate is always > 0, `hw_rules.validate`)."""
+        return self.attention_hbm_bw_bytes_per_s or self.hbm_bw_bytes_per_s
 
     @property
     def peak_flops(self) -> float:
