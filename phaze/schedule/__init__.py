@@ -1,5 +1,6 @@
 """Per-layer operator schedule on one accelerator (DESIGN §6): greedy and lower bounds vectorised over a
-hardware space, CP-SAT where greedy does not meet the bound, a plain-Python checker, a content cache."""
+hardware space, a per-candidate phase bound and CP-SAT where greedy does not meet the bound, a plain-Python
+checker, a content cache."""
 
 from phaze.schedule.bound import bound_space
 from phaze.schedule.bound_ref import bound_instance
@@ -9,6 +10,7 @@ from phaze.schedule.greedy import GreedyResult, greedy_space
 from phaze.schedule.greedy_ref import greedy_best, greedy_instance
 from phaze.schedule.instance import Instance
 from phaze.schedule.modes import MODE_INTRA, MODE_SINGLE
+from phaze.schedule.phase_bound import phase_bound
 from phaze.schedule.problem import Problem, build_problem, make_problem
 from phaze.schedule.result import FEASIBLE, INFEASIBLE, OPTIMAL, Schedule
 from phaze.schedule.solve import SpaceSchedule, schedule_layer, schedule_space, solve_candidate
@@ -38,6 +40,7 @@ __all__ = [
     "greedy_space",
     "instance_key",
     "make_problem",
+    "phase_bound",
     "schedule_layer",
     "schedule_space",
     "solve_candidate",

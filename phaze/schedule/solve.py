@@ -2,10 +2,12 @@
 
 `schedule_space` computes, for every candidate at once, the greedy schedule and the lower bound; where
 they meet, the greedy schedule is proven optimal and CP-SAT is skipped (DESIGN §6). `solve_candidate`
-returns one candidate's `Schedule`: the greedy one when it is closed (or `solver=greedy`), otherwise
-CP-SAT's with the greedy schedule as horizon and hint. A CP-SAT budget that runs out returns the better
-of (greedy, incumbent) as `feasible` with its gap to the best proven bound — never an exception. Every
-schedule returned by `solve_candidate` has passed the plain-Python checker.
+returns one candidate's `Schedule`: the greedy one when it is closed (or `solver=greedy`) or when the
+per-candidate phase bound (`phase_bound`: milliseconds per candidate, too slow for every candidate of a
+space) meets it; otherwise CP-SAT's, with the greedy schedule as horizon and hint and the better of the
+two bounds as its floor. A CP-SAT budget that runs out returns the better of (greedy, incumbent) as
+`feasible` with its gap to the best proven bound — never an exception. Every schedule returned by
+`solve_candidate` has passed the plain-Python checker.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from phaze.schedule.check import check_schedule
 from phaze.schedule.cpsat import solve_instance
 from phaze.schedule.greedy import GreedyResult, greedy_space
 from phaze.schedule.instance import Instance
+from phaze.schedule.phase_bound import phase_bound
 from phaze.schedule.problem import Problem, build_problem
 from phaze.schedule.result import FEASIBLE, INFEASIBLE, OPTIMAL, Schedule
 
@@ -100,7 +103,14 @@ def solve_candidate(space: SpaceSchedule, c: int, cfg: SolverConfig,
     if cache is not None and (hit := cache.get(key, inst, c)) is not None:
         return hit
     assert greedy.makespan_ns is not None
-    out = solve_instance(inst, cfg, greedy.makespan_ns, greedy.bound_ns,
+    bound = max(greedy.bound_ns, phase_bound(inst, greedy.makespan_ns))
+    if bound >= greedy.makespan_ns:  # the phase bound proves greedy's schedule optimal: no CP-SAT
+        check_schedule(inst, greedy.starts_ns, greedy.modes)
+        sched = replace(greedy, status=OPTIMAL, bound_ns=greedy.makespan_ns)
+        if cache is not None:
+            cache.put(key, sched)
+        return sched
+    out = solve_instance(inst, cfg, greedy.makespan_ns, bound,
                          (list(greedy.starts_ns), list(greedy.modes)) if cfg.hint else None)
     if out.status not in ("OPTIMAL", "FEASIBLE", "UNKNOWN"):
         raise RuntimeError(f"CP-SAT returned {out.status} on {inst.layer}/{inst.pass_} candidate {c}, "
