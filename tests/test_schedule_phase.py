@@ -22,7 +22,7 @@ from phaze.schedule import (
 from phaze.schedule.brute import brute_force
 from phaze.schedule.instance import Instance
 from phaze.schedule.lane_pack import MAX_EXACT_JOBS, classic_lower_bound, min_makespan
-from phaze.schedule.modes import CLASS_TC, CLASS_VC, TC, VC
+from phaze.schedule.modes import CLASS_TC, CLASS_VC, LINK, NOP, TC, VC
 from phaze.schedule.phase_bound import phase_bound
 from phaze.schedule.synthetic import random_problem
 
@@ -132,3 +132,14 @@ def test_real_block_on_four_tensor_cores() -> None:
     assert phase_bound(space.problem.instance(0), greedy) == greedy
     sched = solve_candidate(space, 0, SolverConfig())
     assert (sched.status, sched.solver, sched.makespan_ns) == (OPTIMAL, "greedy", greedy)
+
+
+def test_a_nop_or_collective_is_never_forced_whole_chip_by_the_chip_rule() -> None:
+    # Found by review: a NOP (op 5) and a collective (op 2) with whole-chip modes, which `make_problem` never
+    # builds but an Instance may hold. The "single-core interval + forced whole-chip time >= ub" rule used to
+    # force the NOP (its single mode holds no core, so it can overlap whole-chip ops), which then forced
+    # op 1, and both bounds claimed 15 for an instance whose optimum is 14.
+    inst = Instance(names=tuple("abcdef"), op_class=(VC, VC, LINK, TC, TC, NOP), edges=(),
+                    single=(19, 2, 5, 17, 2, 5), intra=(7, 1, 13, 5, 12, 2), n_tc=1, n_vc=1)
+    assert brute_force(inst)[0] == 14
+    assert bound_instance(inst, 15) <= 14 and phase_bound(inst, 15) <= 14

@@ -39,9 +39,10 @@ Proof that LB <= optimum. Take any feasible schedule with makespan T and modes m
     T >= sum_k LB(S_k) + sum_k d(m_{b_k}) >= sum_k LB(S_k) + sum_k b_{b_k}.
 Incumbent-conditional strengthening. Given the makespan UB of a known schedule (the greedy one), an op
 whose single-core mode alone forces a path of length >= UB (head_i + l_i + tail-after_i, best
-durations elsewhere), or whose single-core interval plus the intervals of the ops already forced
-intra-op reach UB (l_i + sum_{j forced} L_j >= UB: an intra-op interval holds every core, so it
-overlaps no single-core one and no other intra-op one), runs intra-op in every schedule shorter than
+durations elsewhere), or whose single-core interval on a tensor or vector core plus the intervals
+of the ops already forced intra-op reach UB (l_i + sum_{j forced} L_j >= UB: an intra-op interval holds
+every core, so it overlaps no other intra-op one and no single-core one that holds a core — a collective
+or NOP may overlap it), runs intra-op in every schedule shorter than
 UB; the second rule is applied until nothing changes. Removing those single-core modes
 gives a problem whose bound LB' holds for every schedule shorter than UB, hence
 OPT >= min(UB, LB'), and the bound returned is max(LB, min(UB, LB')). With those ops intra-op, their
@@ -65,6 +66,7 @@ import numpy as np
 
 from phaze.schedule.bound_basic import basic_bound
 from phaze.schedule.dag import best_durations, bottleneck_segments, heads, tails
+from phaze.schedule.modes import CLASS_TC, CLASS_VC
 from phaze.schedule.problem import Problem, effective_modes
 from phaze.schedule.units import INFEASIBLE_NS
 
@@ -92,10 +94,11 @@ def _bound_rows(problem: Problem, ub: np.ndarray | None, idle: bool) -> np.ndarr
         best = best_durations(single, intra)
         through = heads(problem, best) + tails(problem, best) - best + single  # path if i runs single
         both = (single >= 0) & (intra >= 0)
+        holds_core = (CLASS_TC[problem.op_class] | CLASS_VC[problem.op_class]).astype(bool)
         forced = both & (through >= ub[:, None])
         while True:
             chip = np.where(forced, intra, 0).sum(axis=1)
-            more = both & ~forced & (single + chip[:, None] >= ub[:, None])
+            more = both & ~forced & holds_core & (single + chip[:, None] >= ub[:, None])
             if not more.any():
                 break
             forced |= more

@@ -2,8 +2,9 @@
 saving of pairwise disjoint sets.
 
 Kept apart from `phase_bound` because neither depends on durations or cores: the first is a property of
-the precedence graph (a set is convex when every op on a path between two members is a member — the op
-sets a phase of a schedule can hold), the second a small weighted set-packing problem.
+the precedence graph (a set is convex when every *chip* op — one that holds a core for a positive time —
+on a path between two members is a member: the op sets a phase of a schedule can hold; collectives, NOPs
+and zero-length ops may lie between), the second a small weighted set-packing problem.
 """
 
 from __future__ import annotations
