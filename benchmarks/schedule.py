@@ -70,7 +70,7 @@ def _pass(graph: LayerGraph, acc: Accelerators, cfg: SolverConfig, samples: int,
           f"median {np.median(w[ran]) if ran.any() else float('nan'):.1f} ms, proven optimal "
           f"{np.mean(np.array(optimal)[ran]) if ran.any() else float('nan'):.1%}")
     # Where the time goes, by the design's number of tensor cores: one core packs nothing, several make
-    # each single-core GEMM a per-core packing question (the phase bound settles most of them).
+    # each single-core GEMM a per-core packing question (the phase bound settles it from 4 cores up).
     n_tc, proven = problem.n_tc[pick], np.array(optimal)
     for k in np.unique(n_tc):
         sel = n_tc == k

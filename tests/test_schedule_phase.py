@@ -13,6 +13,7 @@ from phaze.config.solver import SolverConfig
 from phaze.schedule import (
     OPTIMAL,
     bound_instance,
+    bound_space,
     greedy_best,
     greedy_instance,
     make_problem,
@@ -142,4 +143,8 @@ def test_a_nop_or_collective_is_never_forced_whole_chip_by_the_chip_rule() -> No
     inst = Instance(names=tuple("abcdef"), op_class=(VC, VC, LINK, TC, TC, NOP), edges=(),
                     single=(19, 2, 5, 17, 2, 5), intra=(7, 1, 13, 5, 12, 2), n_tc=1, n_vc=1)
     assert brute_force(inst)[0] == 14
-    assert bound_instance(inst, 15) <= 14 and phase_bound(inst, 15) <= 14
+    assert bound_instance(inst, 15) == 14 and phase_bound(inst, 15) <= 14
+    # the vectorised bound, on a Problem holding the same whole-chip modes (`make_problem` drops them)
+    p = make_problem(inst.op_class, [], np.array([inst.single]) / 1e9, np.array([inst.intra]) / 1e9, [1], [1])
+    p = replace(p, single_ns=np.array([inst.single]), intra_ns=np.array([inst.intra]))
+    assert int(bound_space(p, np.array([15]))[0]) == 14

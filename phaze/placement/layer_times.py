@@ -38,7 +38,7 @@ class PassTimes:
 
     space: SpaceSchedule
     refined_ns: NDArray[np.int64]  # the solver's makespan where refined, else the greedy one
-    optimal: NDArray[np.bool_]  # proven optimal (greedy met the bound, or CP-SAT proved it)
+    optimal: NDArray[np.bool_]  # proven optimal (greedy met a bound, or CP-SAT proved it)
     schedules: dict[int, Schedule] = field(default_factory=dict)  # the solver's schedule where refined
 
     def schedule(self, c: int) -> Schedule:
@@ -60,7 +60,7 @@ class PassTimes:
         return self.refined_ns / NS_PER_S
 
     def refine(self, candidates: Sequence[int], cfg: SolverConfig, cache: ScheduleCache | None = None) -> None:
-        """Solve the listed candidates with `cfg` (CP-SAT where greedy did not meet the bound)."""
+        """Solve the listed candidates with `cfg` (`solve_candidate`: phase bound, then CP-SAT)."""
         for c in candidates:
             sched = solve_candidate(self.space, int(c), cfg, cache)
             if sched.makespan_ns is not None:

@@ -10,7 +10,6 @@ from phaze.schedule.greedy import GreedyResult, greedy_space
 from phaze.schedule.greedy_ref import greedy_best, greedy_instance
 from phaze.schedule.instance import Instance
 from phaze.schedule.modes import MODE_INTRA, MODE_SINGLE
-from phaze.schedule.phase_bound import phase_bound
 from phaze.schedule.problem import Problem, build_problem, make_problem
 from phaze.schedule.result import FEASIBLE, INFEASIBLE, OPTIMAL, Schedule
 from phaze.schedule.solve import SpaceSchedule, schedule_layer, schedule_space, solve_candidate
@@ -40,7 +39,6 @@ __all__ = [
     "greedy_space",
     "instance_key",
     "make_problem",
-    "phase_bound",
     "schedule_layer",
     "schedule_space",
     "solve_candidate",

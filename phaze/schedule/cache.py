@@ -22,7 +22,7 @@ from phaze.schedule.instance import Instance
 from phaze.schedule.result import Schedule
 
 # Bump when the meaning of a cached result changes (model, rounding, statuses).
-CACHE_VERSION = 3
+CACHE_VERSION = 4  # 4: the phase bound settles candidates CP-SAT left feasible
 
 
 def instance_key(inst: Instance, cfg: SolverConfig) -> str:

@@ -38,7 +38,7 @@ def solve_instance(inst: Instance, cfg: SolverConfig, horizon: int, bound: int,
                    hint: tuple[list[int], list[int]] | None = None) -> CpsatOutcome:
     """Minimise the makespan of `inst` over schedules of makespan <= horizon (a feasible one exists).
 
-    `bound` must be a valid lower bound (`bound_ref.bound_instance`); `hint` a valid (starts, modes) of
+    `bound` must be a valid lower bound (`bound_ref.bound_instance`, `phase_bound`); `hint` a valid (starts, modes) of
     makespan `horizon` (the greedy schedule) or None.
     """
     m, starts, options, lits, lanes = build_model(inst, horizon, bound, hint)

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-# Largest job count searched exactly. A phase of a transformer block holds at most ~10 single-core GEMMs;
-# beyond 12 the search could take seconds and the classic bounds are returned instead.
+# Largest job count searched exactly. A phase of a transformer block holds at most ~10 single-core GEMMs.
+# Measured on random job times (1e8..4e8 ns, 2-4 cores): 12 jobs at most 1.2 ms, 14 jobs 11 ms; the search is
+# exponential in the worst case, so beyond 12 the classic bounds are returned instead.
 MAX_EXACT_JOBS = 12
 
 
@@ -47,7 +48,7 @@ def min_makespan(jobs: Sequence[int], k: int) -> int:
         if i == len(p):
             best = max(loads)
             return best == low
-        tried = set()
+        tried: set[int] = set()
         for c in range(k):
             if loads[c] in tried or loads[c] + p[i] >= best:
                 continue  # equal loads are symmetric; a core this full cannot beat the best

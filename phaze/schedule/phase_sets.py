@@ -14,10 +14,13 @@ import numpy as np
 from phaze.schedule.instance import Instance
 from phaze.schedule.reach import descendants
 
+# Bits of an int64 mask that stay non-negative: the most candidate ops a set can be drawn from.
+MAX_MASK_BITS = 63
 # Most saving sets packed disjointly by branch and bound, and its node budget; beyond either, the
-# fractional bound is used (valid, weaker). Measured on 200 open llama2_7b / gpt3_175b backward blocks:
-# packing up to 4,096 sets exactly (budget 5,000 nodes) closed none more and took up to 250 ms per block.
-MAX_EXACT_PHASES = 64
+# fractional bound is used (valid, weaker). Measured on 2 x 200 open llama2_7b / gpt3_175b backward blocks:
+# at most 56 sets reach the branch and bound, and a budget of 100 nodes gives the same bounds as no budget;
+# branching over up to 4,096 sets (5,000 nodes) closed no more candidates and took up to 250 ms per block.
+MAX_BRANCHED_SETS = 64
 MAX_NODES = 2000
 
 
@@ -25,11 +28,13 @@ def convex_sets(inst: Instance, chip: list[int], cands: list[int], limit: int) -
     """Bit masks (bit k = cands[k]) of every convex set of >= 2 candidates, or None past `limit`.
 
     `chip` lists the ops (in topological order) that may not lie between two members unless they are
-    members; `cands` (a subset of `chip`, at most 62) the ops that may be members.
+    members; `cands` (a subset of `chip`) the ops that may be members; None if more than MAX_MASK_BITS.
 
     Ops are visited in topological order; leaving out an op that has an ancestor in the set forbids all
     its descendants from joining (they would put it on a path between two members).
     """
+    if len(cands) > MAX_MASK_BITS:
+        return None
     desc = descendants(inst.n, inst.edges)
     bit = {op: k for k, op in enumerate(cands)}
     cand_desc = [sum(1 << bit[j] for j in cands if desc[i] >> j & 1) for i in range(inst.n)]
@@ -63,14 +68,14 @@ def best_disjoint_saving(masks: np.ndarray, savings: np.ndarray) -> int:
     Fractional bound: share each set's saving among its members, ceil(saving(S) / |S|) each; disjoint sets
     give every op at most one share, so Σ_op (its largest share) bounds the total. Branch and bound over
     the sets, largest saving first, prunes with that bound over the ops still free; with more than
-    MAX_EXACT_PHASES sets, or past MAX_NODES nodes, the fractional bound is returned instead.
+    MAX_BRANCHED_SETS sets, or past MAX_NODES nodes, the fractional bound is returned instead.
     """
     if not masks.size:
         return 0
     member = [(masks >> k) & 1 == 1 for k in range(int(masks.max()).bit_length())]
     share = -(-savings // sum(m.astype(np.int64) for m in member))
     per_op = [int(share.max(where=m, initial=0)) for m in member]
-    if masks.size > MAX_EXACT_PHASES:
+    if masks.size > MAX_BRANCHED_SETS:
         return sum(per_op)
     sets = sorted(zip(masks.tolist(), savings.tolist(), strict=True), key=lambda x: -x[1])
     suffix = [*np.cumsum([s for _, s in sets][::-1])[::-1].tolist(), 0]

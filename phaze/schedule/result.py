@@ -1,6 +1,7 @@
 """The schedule of one (candidate, layer, pass): makespan, each op's start and mode, and a status.
 
-Statuses (DESIGN §6): `optimal` (greedy met the lower bound, or CP-SAT proved it), `feasible` (a valid
+Statuses (DESIGN §6): `optimal` (greedy met the vectorised or the per-candidate phase bound, or CP-SAT
+proved it), `feasible` (a valid
 schedule whose optimality is not proven; `gap` says how far from the best bound it may be) and
 `infeasible` (some op cannot run at all; `reason` names it, makespan is None).
 """

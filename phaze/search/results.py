@@ -86,7 +86,7 @@ def search_stats(df: pd.DataFrame, pairs: list[PairResult], closed_share: float,
         "pairs_pruned": sum(r.status == PRUNED for r in pairs),
         "pairs_evaluated": len(evaluated),
         "closed_by_greedy": closed_share,
-        "cpsat_solved": sum(r.refined is not None for r in pairs),
+        "pairs_refined": sum(r.refined is not None for r in pairs),  # schedules solved per candidate
         "optimal": int(counts.get("optimal", 0)),
         "gap": max((r.gap for r in evaluated), default=0.0),
         "skipped_widths": skipped,
