@@ -66,7 +66,7 @@ import numpy as np
 
 from phaze.schedule.bound_basic import basic_bound
 from phaze.schedule.dag import best_durations, bottleneck_segments, heads, tails
-from phaze.schedule.modes import CLASS_TC, CLASS_VC
+from phaze.schedule.modes import CLASS_HOLDS_CORE
 from phaze.schedule.problem import Problem, effective_modes
 from phaze.schedule.units import INFEASIBLE_NS
 
@@ -94,11 +94,10 @@ def _bound_rows(problem: Problem, ub: np.ndarray | None, idle: bool) -> np.ndarr
         best = best_durations(single, intra)
         through = heads(problem, best) + tails(problem, best) - best + single  # path if i runs single
         both = (single >= 0) & (intra >= 0)
-        holds_core = (CLASS_TC[problem.op_class] | CLASS_VC[problem.op_class]).astype(bool)
         forced = both & (through >= ub[:, None])
         while True:
             chip = np.where(forced, intra, 0).sum(axis=1)
-            more = both & ~forced & holds_core & (single + chip[:, None] >= ub[:, None])
+            more = both & ~forced & CLASS_HOLDS_CORE[problem.op_class] & (single + chip[:, None] >= ub[:, None])
             if not more.any():
                 break
             forced |= more

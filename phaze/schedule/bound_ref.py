@@ -9,7 +9,7 @@ from dataclasses import replace
 from phaze.schedule.dag import bottleneck_segments, succ_lists
 from phaze.schedule.idle import SAFE_PRODUCT, blocker_chains, holds_other, resource_roles
 from phaze.schedule.instance import Instance
-from phaze.schedule.modes import CLASS_TC, CLASS_VC, MODE_INTRA, MODE_SINGLE
+from phaze.schedule.modes import CLASS_HOLDS_CORE, MODE_INTRA, MODE_SINGLE
 from phaze.schedule.reach import comparable, descendants
 from phaze.schedule.units import INFEASIBLE_NS, UNAVAILABLE
 
@@ -102,7 +102,7 @@ def forced_intra(inst: Instance, ub: int) -> set[int]:
     while True:
         chip = sum(both[i][MODE_INTRA] for i in forced)
         more = {i for i, m in enumerate(both) if len(m) == 2 and i not in forced and m[MODE_SINGLE] + chip >= ub
-                and (CLASS_TC[inst.op_class[i]] or CLASS_VC[inst.op_class[i]])}
+                and CLASS_HOLDS_CORE[inst.op_class[i]]}
         if not more:
             return forced
         forced |= more

@@ -27,6 +27,8 @@ CLASS_NAMES = ("nop", "tc", "vc", "tc+vc", "link")
 CLASS_TC = np.array([0, 1, 0, 1, 0], dtype=np.int64)
 CLASS_VC = np.array([0, 0, 1, 1, 0], dtype=np.int64)
 CLASS_LINK = np.array([0, 0, 0, 0, 1], dtype=np.int64)
+# Whether the single-core mode holds a tensor or vector core: only such intervals exclude a whole-chip one.
+CLASS_HOLDS_CORE = (CLASS_TC | CLASS_VC).astype(bool)
 
 
 def op_class(op: Op) -> int:

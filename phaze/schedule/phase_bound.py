@@ -43,7 +43,7 @@ import numpy as np
 from phaze.schedule.bound_ref import forced_intra, without_single
 from phaze.schedule.instance import Instance
 from phaze.schedule.lane_pack import min_makespan
-from phaze.schedule.modes import CLASS_TC, CLASS_VC, MODE_SINGLE
+from phaze.schedule.modes import CLASS_HOLDS_CORE, CLASS_TC, CLASS_VC, MODE_SINGLE
 from phaze.schedule.phase_sets import best_disjoint_saving, convex_sets
 from phaze.schedule.reach import descendants
 
@@ -76,7 +76,7 @@ def _bound(inst: Instance) -> int:
     many to enumerate (that is the trivial bound, not a claim)."""
     modes = [dict(inst.modes(i)) for i in range(inst.n)]
     base = [min(m.values()) for m in modes]
-    chip = [i for i in range(inst.n) if base[i] > 0 and (CLASS_TC[inst.op_class[i]] or CLASS_VC[inst.op_class[i]])]
+    chip = [i for i in range(inst.n) if base[i] > 0 and CLASS_HOLDS_CORE[inst.op_class[i]]]
     cands = [i for i in chip if MODE_SINGLE in modes[i]]
     total = sum(base[i] for i in chip)
     if len(cands) < 2:  # no set of two ops can share a phase: every phase saves nothing
