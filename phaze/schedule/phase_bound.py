@@ -81,13 +81,14 @@ def _bound(inst: Instance) -> int:
     total = sum(base[i] for i in chip)
     if len(cands) < 2:  # no set of two ops can share a phase: every phase saves nothing
         return total
-    sets = convex_sets(inst, chip, cands, MAX_CONVEX_SETS)
+    desc = descendants(inst.n, inst.edges)
+    sets = convex_sets(desc, chip, cands, MAX_CONVEX_SETS)
     if sets is None:
         return 0
-    return total - best_disjoint_saving(*_saving_sets(inst, cands, [base[i] for i in cands], sets))
+    return total - best_disjoint_saving(*_saving_sets(inst, desc, cands, [base[i] for i in cands], sets))
 
 
-def _saving_sets(inst: Instance, cands: list[int], base: list[int],
+def _saving_sets(inst: Instance, desc: list[int], cands: list[int], base: list[int],
                  sets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(masks, savings) of the sets whose saving (module doc) is positive, filtered cheapest test first."""
     single = [inst.single[i] for i in cands]
@@ -100,17 +101,17 @@ def _saving_sets(inst: Instance, cands: list[int], base: list[int],
     cost = np.maximum(-(-tc // inst.n_tc), -(-vc // inst.n_vc))
     keep = cost < saved
     sets, saved, cost = sets[keep], saved[keep], cost[keep]
-    desc = descendants(inst.n, inst.edges)
+    member = [((sets >> k) & 1).astype(bool) for k in range(len(cands))]
     ends: list[np.ndarray] = []  # longest chain inside the set ending at cands[k]
     for k, op in enumerate(cands):
         before = [ends[j] for j in range(k) if desc[cands[j]] >> op & 1]
         start = np.maximum.reduce(before) if before else np.zeros(sets.size, dtype=np.int64)
-        ends.append(np.where((sets >> k) & 1 == 1, start + single[k], 0))
+        ends.append(np.where(member[k], start + single[k], 0))
         cost = np.maximum(cost, ends[-1])
     for uses, cores in ((on_tc, inst.n_tc), (on_vc, inst.n_vc)):
         if sets.size and cores < sum(uses):  # the classic packing bound, for every set at once
-            jobs = -np.sort(-np.stack([np.where((sets >> k) & 1 == 1, single[k], 0) if uses[k] else
-                                       np.zeros(sets.size, dtype=np.int64) for k in range(len(cands))], axis=1))
+            jobs = -np.sort(-np.stack([np.where(member[k] & uses[k], single[k], 0) for k in range(len(cands))],
+                                      axis=1))
             cost = np.maximum(cost, jobs[:, cores - 1] + jobs[:, cores])
     keep = cost < saved
     sets, saved, cost = sets[keep], saved[keep], cost[keep]

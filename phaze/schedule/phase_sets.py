@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from phaze.schedule.instance import Instance
-from phaze.schedule.reach import descendants
-
 # Bits of an int64 mask that stay non-negative: the most candidate ops a set can be drawn from.
 MAX_MASK_BITS = 63
 # Most saving sets packed disjointly by branch and bound, and its node budget; beyond either, the
@@ -24,10 +21,11 @@ MAX_BRANCHED_SETS = 64
 MAX_NODES = 2000
 
 
-def convex_sets(inst: Instance, chip: list[int], cands: list[int], limit: int) -> np.ndarray | None:
+def convex_sets(desc: list[int], chip: list[int], cands: list[int], limit: int) -> np.ndarray | None:
     """Bit masks (bit k = cands[k]) of every convex set of >= 2 candidates, or None past `limit`.
 
-    `chip` lists the ops (in topological order) that may not lie between two members unless they are
+    `desc` is each op's descendant bitset (`reach.descendants`); `chip` lists the ops (in topological
+    order) that may not lie between two members unless they are
     members; `cands` (a subset of `chip`) the ops that may be members; None if more than MAX_MASK_BITS.
 
     Ops are visited in topological order; leaving out an op that has an ancestor in the set forbids all
@@ -35,10 +33,9 @@ def convex_sets(inst: Instance, chip: list[int], cands: list[int], limit: int) -
     """
     if len(cands) > MAX_MASK_BITS:
         return None
-    desc = descendants(inst.n, inst.edges)
     bit = {op: k for k, op in enumerate(cands)}
-    cand_desc = [sum(1 << bit[j] for j in cands if desc[i] >> j & 1) for i in range(inst.n)]
-    cand_anc = [sum(1 << bit[j] for j in cands if desc[j] >> i & 1) for i in range(inst.n)]
+    cand_desc = [sum(1 << bit[j] for j in cands if desc[i] >> j & 1) for i in range(len(desc))]
+    cand_anc = [sum(1 << bit[j] for j in cands if desc[j] >> i & 1) for i in range(len(desc))]
     masks = np.zeros(1, dtype=np.int64)
     forbid = np.zeros(1, dtype=np.int64)
     for i in chip:
@@ -52,10 +49,7 @@ def convex_sets(inst: Instance, chip: list[int], cands: list[int], limit: int) -
         forbid = np.concatenate([left_out, forbid[may]])
         if masks.size > limit:
             return None
-    count = np.zeros(masks.size, dtype=np.int64)
-    for k in range(len(cands)):
-        count += (masks >> k) & 1
-    return masks[count >= 2]
+    return masks[np.bitwise_count(masks) >= 2]
 
 
 class _OutOfNodes(Exception):
@@ -73,7 +67,7 @@ def best_disjoint_saving(masks: np.ndarray, savings: np.ndarray) -> int:
     if not masks.size:
         return 0
     member = [(masks >> k) & 1 == 1 for k in range(int(masks.max()).bit_length())]
-    share = -(-savings // sum(m.astype(np.int64) for m in member))
+    share = -(-savings // np.bitwise_count(masks))
     per_op = [int(share.max(where=m, initial=0)) for m in member]
     if masks.size > MAX_BRANCHED_SETS:
         return sum(per_op)
