@@ -102,14 +102,21 @@ def solve_candidate(space: SpaceSchedule, c: int, cfg: SolverConfig,
     key = instance_key(inst, cfg) if cache is not None else ""
     if cache is not None and (hit := cache.get(key, inst, c)) is not None:
         return hit
+    sched = _solve_open(inst, greedy, cfg)
+    if cache is not None:
+        cache.put(key, sched)
+    return sched
+
+
+def _solve_open(inst: Instance, greedy: Schedule, cfg: SolverConfig) -> Schedule:
+    """An open candidate's checked schedule: greedy's if the phase bound proves it optimal, else CP-SAT's
+    (or greedy's, if CP-SAT finds nothing shorter) with the better of the two bounds as its floor."""
+    c = greedy.candidate
     assert greedy.makespan_ns is not None
     bound = max(greedy.bound_ns, phase_bound(inst, greedy.makespan_ns))
     if bound >= greedy.makespan_ns:  # the phase bound proves greedy's schedule optimal: no CP-SAT
         check_schedule(inst, greedy.starts_ns, greedy.modes)
-        sched = replace(greedy, status=OPTIMAL, bound_ns=greedy.makespan_ns)
-        if cache is not None:
-            cache.put(key, sched)
-        return sched
+        return replace(greedy, status=OPTIMAL, bound_ns=greedy.makespan_ns)
     out = solve_instance(inst, cfg, greedy.makespan_ns, bound,
                          (list(greedy.starts_ns), list(greedy.modes)) if cfg.hint else None)
     if out.status not in ("OPTIMAL", "FEASIBLE", "UNKNOWN"):
@@ -126,12 +133,9 @@ def solve_candidate(space: SpaceSchedule, c: int, cfg: SolverConfig,
     optimal = out.status == "OPTIMAL" or mk <= out.bound
     wall_stopped = cfg.max_time_in_seconds is not None and not optimal and (
         out.deterministic_s < cfg.max_deterministic_time)
-    sched = Schedule(inst.layer, inst.pass_, c, OPTIMAL if optimal else FEASIBLE, mk,
-                     mk if optimal else out.bound, starts, modes, "cpsat",
-                     reproducible=is_deterministic(cfg) and not wall_stopped)
-    if cache is not None:
-        cache.put(key, sched)
-    return sched
+    return Schedule(inst.layer, inst.pass_, c, OPTIMAL if optimal else FEASIBLE, mk,
+                    mk if optimal else out.bound, starts, modes, "cpsat",
+                    reproducible=is_deterministic(cfg) and not wall_stopped)
 
 
 def schedule_layer(graph: LayerGraph, single_s: np.ndarray, all_s: np.ndarray, n_tc: np.ndarray,
