@@ -24,7 +24,7 @@ from phaze.cost import price_graph
 from phaze.hardware import Accelerators
 from phaze.model import build_model
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[1] / "phaze" / "conf"
 
 
 def load(model: str) -> tuple[ModelConfig, HwConfig]:

@@ -30,7 +30,7 @@ from phaze.hardware import Accelerators
 from phaze.model import LayerGraph, build_model
 from phaze.schedule import OPTIMAL, build_problem, schedule_space, solve_candidate
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[1] / "phaze" / "conf"
 
 
 def _compose(overrides: list[str]) -> object:

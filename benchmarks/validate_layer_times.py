@@ -1,5 +1,5 @@
 """Check one transformer layer's predicted times against a published measurement, and derive from it the A100's
-attention-core HBM fraction (`hw.attention_core_hbm_fraction` in conf/hw/a100.yaml).
+attention-core HBM fraction (`hw.attention_core_hbm_fraction` in phaze/conf/hw/a100.yaml).
 
 Korthikanti et al. (MLSys 2023, Table 4) timed the forward and backward pass of one layer of a 22B GPT (Table 3:
 64 heads, hidden 6144, tensor width 8, micro-batch 4, sequence 2,048) on an A100 80GB with Megatron-LM, in five
@@ -15,7 +15,7 @@ of selective recomputation is 1.3ms") is exactly the attention core's forward ke
 (head size 96) every score-tensor kernel is memory-bound in the cost model (the context permute copy, also in
 the 1.3 ms, streams at the ordinary rate), so that one figure fixes the HBM fraction those kernels sustain: the
 fraction f at which the predicted kernels take 1.3 ms (bisection; the predicted time falls monotonically in f). It is
-rounded to the measurement's two significant digits and stored in conf/hw/a100.yaml; the test suite re-derives it
+rounded to the measurement's two significant digits and stored in phaze/conf/hw/a100.yaml; the test suite re-derives it
 and requires the two to agree. No Narayanan et al. SC21 row (`validate_megatron.py`) enters the derivation, so that
 validation is out of sample. The other columns of Table 4 are a check that the rest of the layer is right.
 
@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"attention core forward: measured {MEASURED_CORE_FORWARD_S * 1e3:.1f} ms, predicted at the streaming "
           f"fraction {hw.hbm_achievable_fraction} {core_forward_s(hw, None) * 1e3:.3f} ms")
     print(f"derived attention_core_hbm_fraction {derived:.{SIGNIFICANT_DIGITS}g} ({derived:.4f}); "
-          f"conf/hw/a100.yaml: {hw.attention_core_hbm_fraction}")
+          f"phaze/conf/hw/a100.yaml: {hw.attention_core_hbm_fraction}")
     with open(args.rows, newline="") as fh:
         rows = list(csv.DictReader(fh))
     print(f"{'experiment':>22} {'fwd pub':>8} {'fwd pred':>9} {'error':>7} {'bwd pub':>8} {'bwd pred':>9} {'error':>7}")

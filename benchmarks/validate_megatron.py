@@ -11,7 +11,7 @@ fusions the paper lists in §4.2, every other op its own kernel, each weight gra
 micro-batches too, the loss as the fp32 vocab-parallel cross-entropy, one kernel at a time as on one CUDA
 stream), not PHAZE's fusion pass; pipeline sends use the paper's scatter/gather (§4.1); recomputation
 re-runs the transformer layers only; the optimizer step is Megatron-LM's fp16 optimizer, pass by pass.
-No constant is fitted to these rows: every A100 figure comes from conf/hw/a100.yaml (datasheet rates;
+No constant is fitted to these rows: every A100 figure comes from phaze/conf/hw/a100.yaml (datasheet rates;
 measured, row-independent figures of the chip: matmul rate, HBM streaming bandwidth, NCCL's NVLink and
 InfiniBand bus bandwidths, the attention core's HBM rate from one 22B layer of Korthikanti et al. 2023
 (validate_layer_times.py); cuBLAS's thread-block tile for wave quantization).

@@ -15,7 +15,7 @@ from phaze.config import register_schemas
 from phaze.config.model import ModelConfig
 
 ROOT = Path(__file__).resolve().parent.parent
-CONF = ROOT / "conf"
+CONF = ROOT / "phaze" / "conf"
 DATA = Path(__file__).resolve().parent / "data"
 
 register_schemas()

@@ -87,7 +87,7 @@ def test_core_ops_stream_at_the_attention_core_rate() -> None:
 
 
 def test_a100_attention_core_fraction_is_the_one_its_source_gives() -> None:
-    """conf/hw/a100.yaml holds what the bisection gives for the published 1.3 ms (Korthikanti et al. 2023
+    """phaze/conf/hw/a100.yaml holds what the bisection gives for the published 1.3 ms (Korthikanti et al. 2023
     Table 4), to the measurement's two significant digits: the yaml cannot drift from its derivation (whether
     the 1.3 ms and the kernel set are right is the source's and test_selective_recompute's business)."""
     hw = a100()

@@ -15,7 +15,7 @@ from phaze.config.hw import HwConfig, SpaceConfig
 from phaze.config.hw_rules import validate
 from phaze.hardware import Accelerators, hardware_summary
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[1] / "phaze" / "conf"
 DESIGNS = ("tpuv4", "tpuv4_phaze", "a100", "h100")
 SEARCHED = {"name", "space"}  # fields hw=search may differ in from tpuv4_phaze
 

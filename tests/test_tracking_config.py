@@ -14,7 +14,7 @@ from phaze.config.errors import ConfigError
 from phaze.config.tracking import TrackingConfig, validate
 from phaze.tracking.session import artifact_location, experiment_name
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
+CONF = Path(__file__).resolve().parent.parent / "phaze" / "conf"
 
 # The lead's register_schemas() stores it too; storing the same node twice is harmless.
 ConfigStore.instance().store(group="schema/tracking", name="base", node=TrackingConfig)

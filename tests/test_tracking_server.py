@@ -27,7 +27,7 @@ from phaze.tracking.callbacks import MlflowSweepCallback
 from phaze.tracking.mlflow_log import log_run
 from phaze.tracking.session import PARENT_FILE
 
-CONF = Path(__file__).resolve().parent.parent / "conf"
+CONF = Path(__file__).resolve().parent.parent / "phaze" / "conf"
 STARTUP_LIMIT_S = 180  # the server imports FastAPI and migrates its schema: ~10-30 s on 2 busy cores
 POLL_S = 0.25
 HBMS = (32, 64)  # the sweep: one job per HBM capacity
@@ -83,7 +83,7 @@ def job_config(url: str, sweep_dir: Path, num: int, hbm: int) -> DictConfig:
         cfg = compose(config_name="config", return_hydra_config=True, overrides=[
             f"hw.hbm_gib={hbm}", "hydra.mode=MULTIRUN", f"hydra.sweep.dir='{sweep_dir}'",
             f"hydra.job.num={num}"])
-    with open_dict(cfg):  # the lead's conf/config.yaml may or may not list tracking yet
+    with open_dict(cfg):  # the lead's phaze/conf/config.yaml may or may not list tracking yet
         cfg.tracking = OmegaConf.structured(TrackingConfig(uri=url, experiment="server-sweep"))
     return cfg
 

@@ -17,8 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 from phaze.config import hw, hw_rules, model, parallelism, search, solver, task, tracking
 from phaze.config.errors import ConfigError
 
-# The config tree (an absolute path: a relative config_path breaks the console script, DESIGN §10).
-CONF_DIR = str(Path(__file__).resolve().parent.parent.parent / "conf")
+# The config tree, shipped inside the package (an absolute path: a relative config_path breaks the console
+# script, DESIGN §10).
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 SCHEMAS: dict[str, type] = {
     "model": model.ModelConfig,

@@ -79,7 +79,7 @@ def _missing_choice(exc: MissingConfigException) -> ConfigError | None:
 
 
 def _sweep_choices(overrides: list[Override], conf_dir: Path) -> ConfigError | None:
-    """Each choice of a swept config group must exist (checked against conf/ unless a search path adds more)."""
+    """Each choice of a swept config group must exist (checked against phaze/conf/ unless a search path adds more)."""
     if any(o.key_or_group == "hydra.searchpath" for o in overrides):
         return None
     for o in overrides:

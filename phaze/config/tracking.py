@@ -30,7 +30,7 @@ class TrackingConfig:
     # Where artifacts go for a local store: <artifact_root>/<experiment>. A server keeps its own artifact
     # store unless this is a URI (s3://..., mlflow-artifacts:/..., file:///...).
     artifact_root: str = "outputs/mlflow-artifacts"
-    # MLflow experiment; null = the top-level `experiment_name` (experiments/ files set it), else model.name
+    # MLflow experiment; null = the top-level `experiment_name` (phaze/conf/experiment/ files set it), else model.name
     experiment: str | None = None
     http_timeout_s: int = 10  # per HTTP request to a tracking server (MLFLOW_HTTP_REQUEST_TIMEOUT)
     http_max_retries: int = 2  # retries per request (MLFLOW_HTTP_REQUEST_MAX_RETRIES)

@@ -44,7 +44,7 @@ def _absorb(host: Op, guest: Op) -> Op:
     """host followed by guest as one op: host's reads plus guest's extra inputs, guest's writes (and the
     host's dropout mask, which the backward still needs from memory). The kernel is attention-core only if
     both parts are: a mixed kernel streams ordinary tensors too, so it keeps the ordinary HBM rate, and it is
-    not re-run by selective recomputation (`LayerKind.selective_ops`). No layer of conf/model fuses one."""
+    not re-run by selective recomputation (`LayerKind.selective_ops`). No layer of phaze/conf/model fuses one."""
     internal = host.bytes_written - host.mask_bytes
     return replace(host, vector_ops=host.vector_ops + guest.vector_ops, numel=out_numel(host),
                    bytes_read=host.bytes_read + max(guest.bytes_read - internal, 0),

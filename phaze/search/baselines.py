@@ -35,7 +35,7 @@ DESIGN_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width")
 
 
 def fixed_design(name: str, hbm_gib: float) -> DictConfig:
-    """A fixed design's hw config from conf/hw, at the given HBM capacity."""
+    """A fixed design's hw config from phaze/conf/hw, at the given HBM capacity."""
     overrides = [f"hw={name}", f"hw.hbm_gib={hbm_gib}"]
     if GlobalHydra.instance().is_initialized():
         return compose(config_name="config", overrides=overrides).hw

@@ -3,7 +3,7 @@
 `on_multirun_start` runs once in the launching process before any job: it creates the parent run and
 writes its id to `<hydra.sweep.dir>/mlflow_parent_run_id`; every job's `log_run` reads that file and
 starts its run as a child. `on_multirun_end` closes the parent (FINISHED), records the best job and logs
-`<sweep dir>/comparison.md` when one exists. Enabled in conf/config.yaml under `hydra.callbacks`; a no-op
+`<sweep dir>/comparison.md` when one exists. Enabled in phaze/conf/config.yaml under `hydra.callbacks`; a no-op
 with `tracking=none`; a failure prints one stderr line and never stops the sweep.
 """
 

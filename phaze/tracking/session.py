@@ -80,7 +80,7 @@ def _make_sqlite_dir(uri: str) -> None:
 
 
 def experiment_name(cfg: DictConfig) -> str:
-    """`tracking.experiment`, else the top-level `experiment_name` of an experiments/ file, else the model."""
+    """`tracking.experiment`, else the top-level `experiment_name` of a phaze/conf/experiment/ file, else the model."""
     tracking = cfg.get("tracking")
     if tracking is not None and tracking.get("experiment"):
         return str(tracking.experiment)
