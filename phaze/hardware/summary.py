@@ -22,7 +22,7 @@ def hardware_summary(hw: Any) -> dict[str, Any]:
     peak FLOP/s and the main fields (the global-buffer bandwidth resolved from its default)."""
     acc = Accelerators.from_config(hw)
     if hw.space is not None:
-        return {"name": hw.name, "candidates_total": space_size(hw.space), "candidates_kept": len(acc),
+        return {"name": hw.name, "candidates_total": space_size(hw.space, hw), "candidates_kept": len(acc),
                 "max_area_mm2": max_area_mm2(hw)}
     one = acc.row(0)
     out: dict[str, Any] = {"name": hw.name, "area_mm2": None if math.isnan(one.area_mm2) else one.area_mm2,
