@@ -153,7 +153,8 @@ def gemm_terms(b: ArrayLike, n: ArrayLike, m: ArrayLike, c: ArrayLike, extra_byt
                freq_hz: float, elem_bytes: int, tc_achievable_fraction: float = 1.0,
                wave: tuple[tuple[int, int], int] | None = None,
                ) -> tuple[NDArray[np.float64], ...]:
-    """(t_compute, t_glb, t_hbm, glb_bytes, hbm_bytes): seconds and traffic of a GEMM on `n_cores` cores with the given buffer share (DESIGN §5).
+    """(t_compute, t_glb, t_hbm, glb_bytes, hbm_bytes): seconds and traffic of a GEMM on `n_cores` cores with
+    the given buffer share (DESIGN §5).
 
     A GEMM lasts the largest of the three (price.py adds the epilogue and the issue cost). Single-core mode
     is the same call with n_cores = 1 and that core's share of capacity and both bandwidths. The achievable

@@ -117,7 +117,8 @@ def _gemm_mode(col: dict[str, NDArray[np.int64]], ops: list[Op], acc: Accelerato
     glb = gemm_glb_bytes(*dims, rows, depth, e)
     if not single and acc.gemm_wave_tile is not None and acc.gemm_wave_slots is not None:
         tile, slots = acc.gemm_wave_tile, acc.gemm_wave_slots
-        cycles = np.maximum(cycles, gemm_wave_cycles(*dims, tile=tile, slots=slots, macs_per_cycle=cores * width * depth))
+        waves = gemm_wave_cycles(*dims, tile=tile, slots=slots, macs_per_cycle=cores * width * depth)
+        cycles = np.maximum(cycles, waves)
         glb = np.minimum(gemm_glb_bytes(*dims, tile[0], tile[1], e), gemm_glb_bytes(*dims, tile[1], tile[0], e))
     glb = np.broadcast_to(glb, cycles.shape)
     # HBM traffic of the best tiling of the capacity the op sees
@@ -152,9 +153,10 @@ def _vector_mode(ops: list[Op], acc: Accelerators, single: bool, detail: bool,
     width = _col(acc, "vc_width", first)
     share = 1.0 / _col(acc, "n_cores", first) if single else 1.0
     lanes = width if single else _col(acc, "n_vc", first) * width
-    t_compute, t_hbm, t_glb = vector_terms(numel, cyc, nbytes, lanes=lanes, hbm_bw_bytes_per_s=_hbm_bw(ops, acc) * share,
-                                           glb_bw_bytes_per_s=_col(acc, "glb_bw_bytes_per_cycle", first) * acc.freq_hz
-                                           * share, freq_hz=acc.freq_hz)
+    glb_bw = _col(acc, "glb_bw_bytes_per_cycle", first) * acc.freq_hz * share
+    hbm_bw = _hbm_bw(ops, acc) * share
+    t_compute, t_hbm, t_glb = vector_terms(numel, cyc, nbytes, lanes=lanes, hbm_bw_bytes_per_s=hbm_bw,
+                                           glb_bw_bytes_per_s=glb_bw, freq_hz=acc.freq_hz)
     seconds, bound = _stack_bound([t_compute, t_glb, t_hbm], [BOUND_VECTOR, BOUND_GLB, BOUND_HBM], detail)
     traffic = np.broadcast_to(nbytes, (len(acc), len(ops)))
     return seconds[inverse], None if bound is None else bound[inverse], traffic, traffic
@@ -204,7 +206,8 @@ def _price(ops: list[Op], acc: Accelerators, detail: bool) -> dict[str, Any]:
         if detail:
             out["single_overhead_s"][:, k], out["intra_overhead_s"][:, k] = single_over, intra_over
             out["single_bound"][:, k], out["intra_bound"][:, k] = single[1], intra[1]
-            out["hbm_bytes"][:, k], out["single_hbm_bytes"][:, k], out["glb_bytes"][:, k] = intra[2], single[2], single[3]
+            out["hbm_bytes"][:, k], out["single_hbm_bytes"][:, k] = intra[2], single[2]
+            out["glb_bytes"][:, k] = single[3]
     for i in idx[OpKind.COLLECTIVE]:
         out["single_s"][:, i] = out["intra_s"][:, i] = collective_op_s(ops[i], acc)
         if detail:

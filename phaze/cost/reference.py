@@ -26,7 +26,7 @@ def _largest_tile(dim: int, bound: float) -> int:
         return 0
     if dim <= bound:
         return dim
-    return min(1 << int(math.floor(math.log2(bound))), dim)
+    return min(1 << math.floor(math.log2(bound)), dim)
 
 
 def tiling_hbm_bytes(n: int, m: int, c: int, capacity: float, e: int) -> float:
@@ -91,7 +91,8 @@ def vector_ref_s(op: Op, a: Accelerator, single: bool) -> float:
     bw = (a.core_hbm_bw_bytes_per_s if op.attention_core else a.hbm_bw_bytes_per_s) * share
     c = cycles_per_element(op.vector_ops, op.pass_, op.name)
     nbytes = op.bytes_read + op.bytes_written
-    t = max(_cdiv(op.numel * c, lanes) / a.freq_hz, nbytes / bw, nbytes / (a.glb_bw_bytes_per_cycle * a.freq_hz * share))
+    glb_bw = a.glb_bw_bytes_per_cycle * a.freq_hz * share
+    t = max(_cdiv(op.numel * c, lanes) / a.freq_hz, nbytes / bw, nbytes / glb_bw)
     return t + _issue_s(a, 1 if single else cores_all)
 
 

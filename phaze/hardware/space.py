@@ -64,6 +64,22 @@ def space_grid(space: Any, hw: Any) -> dict[str, NDArray[np.int64]]:
     return grid
 
 
+def boundary_axes(design: dict[str, Any], space: Any, hw: Any) -> dict[str, str]:
+    """The searched axes on which `design` (n_tc, ..., glb_mib, glb_banks values) sits at the range's min or max:
+    axis -> "min" | "max". Axes with a single value are not searched and never reported."""
+    out = {}
+    for axis in _axes(space, hw):
+        rng = getattr(space, axis)
+        if rng.min == rng.max:
+            continue
+        value = design[axis]
+        if value == rng.min:
+            out[axis] = "min"
+        elif value == rng.max:
+            out[axis] = "max"
+    return out
+
+
 def grid_area_mm2(grid: dict[str, Any], hw: Any, prefix: str = "hw.") -> NDArray[np.float64]:
     """Area of each design of `grid` (arrays of n_tc, n_vc, tc_width, tc_depth, vc_width, glb_bytes, glb_banks)
     under `hw.area_model`, in mm²."""

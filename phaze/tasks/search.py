@@ -15,9 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from phaze.config import as_object
 from phaze.hardware import Accelerators, hardware_summary
+from phaze.hardware.space import boundary_axes
 from phaze.model import build_model
 from phaze.model.summary import model_summary
-from phaze.report.console import print_layer_split
+from phaze.placement.time_split import block_bound
+from phaze.report.console import bound_line, print_layer_split
 from phaze.report.plots import pareto_plot
 from phaze.report.time_plot import time_split_plot
 from phaze.schedule import ScheduleCache
@@ -112,6 +114,10 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     split = time_split(best) if time_split is not None and isinstance(best, dict) else None
     if split is not None:
         result["best_layer_time_split"] = split
+        if isinstance(best, dict) and (bound := block_bound(split)) is not None:
+            best["bound"] = bound
+    if isinstance(best, dict):
+        best["on_boundary"] = boundary_axes(best["hardware"], cfg.hw.space, cfg.hw)
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_parquet(out_dir / "candidates.parquet", index=False)
     _plot(out_dir, df, result)
@@ -148,11 +154,18 @@ def _print(result: dict[str, Any], out_dir: Path) -> None:
               f"b={p['microbatch']} recompute={p['recompute']}")
     else:
         print(f"best design: {best}")
+    if isinstance(best, dict) and "bound" in best:
+        print(f"  block time bound by: {bound_line(best['bound'])}")
+    if isinstance(best, dict) and best.get("on_boundary"):
+        axes = ", ".join(f"{a}={best['hardware'][a]:g} ({end})" for a, end in best["on_boundary"].items())
+        print(f"warning: the best design is on the boundary of the searched space: {axes}")
     for name, entry in result.get("baselines", {}).items():
         b = entry.get("best")
         thr = f"{b['throughput_samples_s']:,.1f} samples/s" if isinstance(b, dict) else str(b)
         sp = entry.get("speedup")
         print(f"  {name:17s} {thr}" + (f"  (phaze best is {sp:.2f}x)" if sp else ""))
+        if isinstance(b, dict) and "bound" in b:
+            print(f"  {'':17s} block time bound by: {bound_line(b['bound'])}")
     if "best_layer_time_split" in result:
         print_layer_split(result["best_layer_time_split"], "time per layer pass of the best design")
     s = result["search"]
