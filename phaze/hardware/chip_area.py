@@ -9,12 +9,14 @@ use costs area.
 - arrays, lanes and per-core local buffers: the refit of the original PHAZE's Accelergy/CACTI 22 nm figures
   (phaze/data/area_tables.csv), so a design's compute costs what it cost in 2024;
 - accumulators: `tc_acc_rows_per_width·W` rows x D columns of fp32 per tensor core (TPUv1's 4 MiB for one
-  256 x 256 array, Jouppi et al. ISCA 2017), priced as SRAM;
-- the global buffer: banks of SRAM, each `glb_bytes / glb_banks` with a port of `glb_bank_bytes`; the buffer's
-  bandwidth is banks x port bytes per cycle, so bandwidth costs banks' periphery;
+  256 x 256 array, Jouppi et al. ISCA 2017), an SRAM with a D x 32-bit read and write port (CACTI 7 at 22 nm,
+  `phaze.hardware.sram`, docs/sram.md);
+- the global buffer: banks of SRAM (CACTI 7, one read/write port), each `glb_bytes / glb_banks` with a port of
+  `glb_bank_bytes`; the buffer's bandwidth is banks x port bytes per cycle, so bandwidth costs banks' periphery;
 - the crossbar from the banks to the cores: CACTI's rule (crossbar.cc) for an n_in x n_out crossbar of
-  flit f bits is n_in·n_out·f²·pitch², a grid of n_in·f by n_out·f wires. With the banks' ports on one
-  side and each core's own port on the other it is (Σ bank bits·pitch) x (Σ core port bits·pitch); a tensor
+  flit f bits is n_in·n_out·f²·pitch², a grid of n_in·f by n_out·f wires (pitch: CACTI's 22 nm semi-global
+  wires, 0.088 µm). With the banks' ports on one side and each core's own port on the other it is
+  (Σ bank bits·pitch) x (Σ core port bits·pitch); a tensor
   core's port carries W inputs + D weights in and D outputs out per cycle, a vector core's W_vc in and out;
 - control and DMA per core: LLMCompass's control logic per vector lane (996k transistors at 96.3 MTr/mm²,
   N7) charged once per core, scaled to 22 nm by Accelergy's linear node rule.
@@ -31,6 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from phaze.hardware.area import LOCAL_BUFFER_FLOOR_BYTES, UM2_PER_MM2, area_tables, local_buffer_bytes, table_area_um2
 from phaze.hardware.design import ACC_ELEM_BYTES
+from phaze.hardware.sram import CACTI_SEMI_GLOBAL_PITCH_22NM_UM, sram_area_mm2
 
 BITS_PER_BYTE = 8
 # LLMCompass cost_model/cost_model.py: control logic per vector lane, 996,000 transistors; its N7 density
@@ -40,8 +43,10 @@ N7_TRANSISTORS_PER_MM2 = 96.3e6
 # Accelergy CACTI plug-in (cacti_wrapper.py): area scales linearly with the node below 22 nm.
 N7_TO_22NM_AREA = 22.0 / 7.0
 CONTROL_MM2_PER_CORE = CONTROL_TRANSISTORS_PER_CORE / N7_TRANSISTORS_PER_MM2 * N7_TO_22NM_AREA
-# Wire pitch of the crossbar's wires at 22 nm (CACTI technology parameters: semi-global wires).
-CROSSBAR_WIRE_PITCH_UM = 0.1
+# An accumulator reads a row of partial sums and writes it back every cycle: one read and one write port.
+ACCUMULATOR_PORTS = "1r1w"
+# A global-buffer bank takes one access per cycle (the bandwidth rule of hw.glb_banks).
+GLB_BANK_PORTS = "1rw"
 
 
 @dataclass(frozen=True)
@@ -66,19 +71,10 @@ class ChipArea:
                 for name in ("tensor_cores", "accumulators", "vector_cores", "control", "global_buffer", "crossbar")}
 
 
-def sram_mm2(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, fields: ArrayLike | None = None,
-             ) -> NDArray[np.float64]:
-    """Area of one SRAM macro of `capacity_bytes` with a `port_bits` port at 22 nm."""
-    t = area_tables()
-    sizes = np.concatenate([t.l2_bytes, t.glb_bytes])
-    areas = np.concatenate([t.l2_um2, t.glb_um2])
-    del port_bits
-    return table_area_um2(capacity_bytes, sizes, areas, field, fields) / UM2_PER_MM2
-
-
 def crossbar_mm2(in_bits: ArrayLike, out_bits: ArrayLike) -> NDArray[np.float64]:
-    """CACTI's crossbar rule over unequal ports: (Σ input bits·pitch) x (Σ output bits·pitch), mm²."""
-    pitch_mm = CROSSBAR_WIRE_PITCH_UM / 1000.0
+    """CACTI's crossbar rule over unequal ports: (Σ input bits·pitch) x (Σ output bits·pitch), mm²; for equal
+    ports it is `sram.crossbar_area_mm2`'s n_in·n_out·flit²·pitch²."""
+    pitch_mm = CACTI_SEMI_GLOBAL_PITCH_22NM_UM / 1000.0
     return np.asarray(in_bits, dtype=np.float64) * pitch_mm * np.asarray(out_bits, dtype=np.float64) * pitch_mm
 
 
@@ -111,10 +107,11 @@ def chip_area_mm2(n_tc: ArrayLike, n_vc: ArrayLike, tc_width: ArrayLike, tc_dept
     tc_local = table_area_um2(local_buffer_bytes(w * d), t.l2_bytes, t.l2_um2,
                               f"{prefix}tc_width·{prefix}tc_depth", w * d) / UM2_PER_MM2
     vc_local = table_area_um2(local_buffer_bytes(wv), t.l2_bytes, t.l2_um2, f"{prefix}vc_width", wv) / UM2_PER_MM2
-    acc = sram_mm2(accumulator_bytes(w, d, acc_rows_per_width), d * ACC_ELEM_BYTES * BITS_PER_BYTE,
-                   f"{prefix}tc_width·{prefix}tc_depth·hw.tc_acc_rows_per_width", w * d)
+    acc = sram_area_mm2(accumulator_bytes(w, d, acc_rows_per_width), d * ACC_ELEM_BYTES * BITS_PER_BYTE,
+                        f"{prefix}tc_width·{prefix}tc_depth·hw.tc_acc_rows_per_width", ACCUMULATOR_PORTS, w * d)
     bank_bits = glb_bank_bytes * BITS_PER_BYTE
-    glb_area = banks * sram_mm2(glb // banks, bank_bits, f"{prefix}glb_mib/{prefix}glb_banks", glb / banks / 2**20)
+    glb_area = banks * sram_area_mm2(glb // banks, bank_bits, f"{prefix}glb_mib/{prefix}glb_banks", GLB_BANK_PORTS,
+                                     glb / banks / 2**20)
     core_bits = n_tc64 * tc_port_bits(w, d, elem_bytes) + n_vc64 * vc_port_bits(wv, elem_bytes)
     f64 = np.float64
     return ChipArea(

@@ -92,12 +92,24 @@ def grid_area_mm2(grid: dict[str, Any], hw: Any, prefix: str = "hw.") -> NDArray
                          prefix=prefix).total
 
 
-def design_area_mm2(hw: Any) -> float:
-    """Area of the top-level (fixed) design of a hw config."""
+def _design_grid(hw: Any) -> dict[str, NDArray[np.int64]]:
     grid = {name: np.array([getattr(hw, name)], dtype=np.int64)
             for name in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_banks")}
     grid["glb_bytes"] = np.array([glb_mib_to_bytes(hw.glb_mib)], dtype=np.int64)
-    return float(grid_area_mm2(grid, hw)[0])
+    return grid
+
+
+def design_area_mm2(hw: Any) -> float:
+    """Area of the top-level (fixed) design of a hw config."""
+    return float(grid_area_mm2(_design_grid(hw), hw)[0])
+
+
+def design_area_parts(hw: Any) -> dict[str, float]:
+    """Where the top-level design's area goes under the physical model (`chip_area.ChipArea.parts`), mm²."""
+    g = _design_grid(hw)
+    return chip_area_mm2(g["n_tc"], g["n_vc"], g["tc_width"], g["tc_depth"], g["vc_width"], g["glb_bytes"],
+                         g["glb_banks"], glb_bank_bytes=int(hw.glb_bank_bytes),
+                         acc_rows_per_width=int(hw.tc_acc_rows_per_width), elem_bytes=int(hw.elem_bytes)).parts()
 
 
 def max_area_mm2(hw: Any) -> float:
