@@ -41,8 +41,11 @@ def config_hash(cfg: DictConfig) -> str:
 
 
 def git_commit() -> str | None:
-    """The commit of the phaze checkout, when it is one; None for an installed copy."""
+    """The commit of the phaze checkout, when it is one; None for an installed copy (site-packages has no
+    pyproject.toml, and may sit inside some other git repository, whose commit is not phaze's)."""
     root = Path(phaze.__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file():
+        return None
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=5, check=False)
