@@ -20,7 +20,8 @@ from pathlib import Path
 
 from conftest import ROOT, read_csv
 
-BERT_LARGE_PARAMS = int(next(r for r in read_csv("models.csv") if r["name"] == "bert_large")["params_total"])
+MODELS = {r["name"]: int(r["params_total"]) for r in read_csv("models.csv")}  # peer tools' counts (HF configs)
+BERT_LARGE_PARAMS = MODELS["bert_large"]
 # a few hundred candidates x 4 settings with the greedy solver: seconds (the same space as test_search.TINY)
 TINY_SEARCH = ["model=bert_large", "hw.space.n_tc.max=4", "hw.space.n_vc.max=4", "hw.space.tc_width.max=32",
                "hw.space.tc_depth.max=32", "hw.space.glb_mib.max=4", "hw.space.min_area_fraction=0",
@@ -74,6 +75,14 @@ def test_wheel_installs_and_runs_outside_the_source_tree(tmp_path: Path) -> None
     assert f"bert_large: {BERT_LARGE_PARAMS:,} parameters" in inspect.stdout
     (result,) = (work / "outputs" / "runs").glob("*/*-inspect-bert_large/result.json")  # Hydra's run dir, here
     assert json.loads(result.read_text())["model"]["params_total"] == BERT_LARGE_PARAMS
+
+    # a user's own experiment next to the installed package's configs, through Hydra's search path
+    (work / "myconf" / "experiment").mkdir(parents=True)
+    (work / "myconf" / "experiment" / "mine.yaml").write_text(
+        "# @package _global_\ndefaults:\n  - override /model: gpt2_xl\nexperiment_name: mine\n")
+    mine = _run([str(exe), "task=inspect", "+experiment=mine", f"hydra.searchpath=[file://{work / 'myconf'}]",
+                 "tracking=none", "hydra.run.dir=mine"], work, env)
+    assert f"gpt2_xl: {MODELS['gpt2_xl']:,} parameters" in mine.stdout
 
     _run([str(exe), *TINY_SEARCH, "hydra.run.dir=search"], work, env, timeout=240)
     found = json.loads((work / "search" / "result.json").read_text())
