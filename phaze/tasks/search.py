@@ -107,6 +107,7 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     result: dict[str, Any] = {"task": str(cfg.task.name), "model": model, "hardware": hardware_summary(cfg.hw),
                               "best": best}
     if baselines is not None:
+        baselines = _baseline_order(baselines, list(cfg.search.baselines))
         for entry in baselines.values():
             entry["speedup"] = speedup(best, entry)
         result["baselines"] = baselines
@@ -127,6 +128,14 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     write_run_files(out_dir, cfg, result, timings | {"total_s": time.perf_counter() - start})
     _print(result, out_dir)
     return result
+
+
+def _baseline_order(baselines: dict[str, Any], fixed: list[str]) -> dict[str, Any]:
+    """The fixed designs in `search.baselines` order, then the others (Spotlight's) by name: the same order
+    (so the same plot colours and console lines) whether the entries were just computed or read back from a
+    shard's result.json, whose keys are sorted."""
+    rank = {name: i for i, name in enumerate(fixed)}
+    return dict(sorted(baselines.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
 
 
 def _closed_share(run_: Any) -> float:
