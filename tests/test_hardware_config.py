@@ -131,9 +131,9 @@ def test_inspect_summaries_from_composed_configs(composed: dict) -> None:
     assert hardware_summary(composed["search2024"]) == {
         "name": "search", "candidates_total": 75_712, "candidates_kept": 29_360,
         "max_area_mm2": pytest.approx(278.826676, rel=1e-6)}
-    # the physical model: 10 bank counts (1..512) per 2024 candidate; the budget is tpuv4_phaze's physical area
+    # the physical model: 5 bank counts (1, 4, ..., 256) per 2024 candidate; the budget is tpuv4_phaze's area
     phys = hardware_summary(composed["search"])
-    assert phys["candidates_total"] == 75_712 * 10
+    assert phys["candidates_total"] == 75_712 * 5
     assert phys["max_area_mm2"] == pytest.approx(hardware_summary(composed["tpuv4_phaze"])["area_mm2"], rel=1e-12)
     tpu = hardware_summary(composed["tpuv4_2024"])  # vector cores: 1024 lanes -> 16 KiB local buffer (38,583 µm²)
     assert tpu["peak_flops"] == 275_251_200_000_000.0 and tpu["vc_width"] == 1024

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Pow2Range:
-    """Inclusive range of powers of two: min, 2·min, ..., max."""
+    """Inclusive range of powers of two: min, factor·min, factor²·min, ... up to max (factor a power of two)."""
 
     min: int = 1
     max: int = 1
+    factor: int = 2
 
 
 @dataclass
@@ -32,7 +33,7 @@ class SpaceConfig:
     vc_width: Pow2Range = field(default_factory=lambda: Pow2Range(2, 256))  # ignored when tied
     glb_mib: Pow2Range = field(default_factory=lambda: Pow2Range(2, 128))
     # banks of the global buffer, each one access of hw.glb_bank_bytes per cycle (the buffer's bandwidth)
-    glb_banks: Pow2Range = field(default_factory=lambda: Pow2Range(1, 512))
+    glb_banks: Pow2Range = field(default_factory=lambda: Pow2Range(1, 256, 4))
     tie_vc_width: bool = True  # W_vc = W (the original's enumeration)
     max_area_mm2: float | None = None  # null: the area of this config's top-level design (tpuv4_phaze)
     min_area_fraction: float = 0.3  # keep area >= fraction·max_area ...

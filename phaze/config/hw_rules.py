@@ -57,6 +57,8 @@ def _validate_space(space: Any) -> None:
             value = getattr(rng, end)
             if not is_pow2(value):
                 raise ConfigError(f"hw.space.{name}.{end}", value, "a power of two >= 1")
+        if not is_pow2(rng.factor) or rng.factor < 2:
+            raise ConfigError(f"hw.space.{name}.factor", rng.factor, "a power of two >= 2 (the step between values)")
         if rng.min > rng.max:
             raise ConfigError(f"hw.space.{name}.min", rng.min, f"at most hw.space.{name}.max={rng.max}")
     if space.max_area_mm2 is not None and (not _is_number(space.max_area_mm2) or space.max_area_mm2 <= 0):

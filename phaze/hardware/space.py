@@ -26,9 +26,10 @@ def glb_mib_to_bytes(glb_mib: float) -> int:
 
 
 def pow2_values(rng: Any) -> NDArray[np.int64]:
-    """min, 2·min, ..., max of a Pow2Range."""
+    """min, factor·min, ..., up to max of a Pow2Range."""
     lo, hi = int(rng.min).bit_length() - 1, int(rng.max).bit_length() - 1
-    return np.left_shift(np.int64(1), np.arange(lo, hi + 1, dtype=np.int64))
+    step = int(getattr(rng, "factor", 2)).bit_length() - 1
+    return np.left_shift(np.int64(1), np.arange(lo, hi + 1, step, dtype=np.int64))
 
 
 def searches_banks(hw: Any) -> bool:
@@ -69,13 +70,13 @@ def boundary_axes(design: dict[str, Any], space: Any, hw: Any) -> dict[str, str]
     axis -> "min" | "max". Axes with a single value are not searched and never reported."""
     out = {}
     for axis in _axes(space, hw):
-        rng = getattr(space, axis)
-        if rng.min == rng.max:
+        values = pow2_values(getattr(space, axis))
+        if len(values) == 1:
             continue
         value = design[axis]
-        if value == rng.min:
+        if value == values[0]:
             out[axis] = "min"
-        elif value == rng.max:
+        elif value == values[-1]:
             out[axis] = "max"
     return out
 
