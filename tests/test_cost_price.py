@@ -67,8 +67,8 @@ def test_vectorised_equals_reference_on_the_default_space(space: Accelerators) -
        wave=st.one_of(st.none(), st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 200))),
        core=st.one_of(st.none(), st.floats(0.05, 1.0)))
 def test_vectorised_equals_reference_random_designs(seed: int, n: int, overhead: int, barrier: int,
-                                                    bank_bytes: int, hbm: float, node: int, wave: tuple[int, int, int] | None,
-                                                    core: float | None) -> None:
+                                                    bank_bytes: int, hbm: float, node: int,
+                                                    wave: tuple[int, int, int] | None, core: float | None) -> None:
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n):
