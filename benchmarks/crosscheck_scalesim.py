@@ -58,6 +58,9 @@ ARRAYS: tuple[tuple[int, int], ...] = ((8, 8), (16, 16), (32, 32), (128, 128), (
 # A (shape, array) pair whose SCALE-Sim demand matrices would exceed this many elements is skipped (and listed):
 # SCALE-Sim materialises one float64 address per PE-row/column per cycle, ~50 ns and 8 B per element here.
 MAX_DEMAND_ELEMS = 6e7
+# phaze's tensor-core accumulator is double-buffered (phaze.hardware.design.ACC_BUFFERS after issue 18 item 1;
+# TPUv1's 4096 rows were 2 x 2048, Jouppi et al. ISCA 2017 §2): an output block fills one half.
+ACC_BUFFERS = 2
 
 
 @dataclass(frozen=True)
@@ -281,6 +284,13 @@ class Row:
     d: int
     phaze: int
     scalesim: int
+    acc_rows: int | None  # phaze's accumulator cap on the rows of an output block (None: all N rows)
+
+    @property
+    def exact(self) -> bool:
+        """phaze = SCALE-Sim - closed_form_gap, to the cycle."""
+        s = self.shape
+        return self.scalesim - self.phaze == closed_form_gap(s.b, s.n, s.m, s.c, self.w, self.d, self.acc_rows)
 
     @property
     def rel_err(self) -> float:
@@ -288,8 +298,17 @@ class Row:
         return (self.phaze - self.scalesim) / self.scalesim
 
 
-def run(shapes: Sequence[Shape], arrays: Sequence[tuple[int, int]], max_elems: float,
-        acc_rows: int | None) -> tuple[list[Row], list[tuple[Shape, int, int]]]:
+def acc_cap(w: int, acc_rows: int | None, acc_rows_per_width: int | None) -> int | None:
+    """The accumulator cap on a W-row array: an absolute row count, or phaze's `tc_acc_rows_per_width·W /
+    ACC_BUFFERS` (one of the two double-buffered halves holds an output block), or None (no cap)."""
+    if acc_rows is not None:
+        return acc_rows
+    return None if acc_rows_per_width is None else acc_rows_per_width * w // ACC_BUFFERS
+
+
+def run(shapes: Sequence[Shape], arrays: Sequence[tuple[int, int]], max_elems: float, acc_rows: int | None,
+        acc_rows_per_width: int | None = None) -> tuple[list[Row], list[tuple[Shape, int, int]]]:
+    """SCALE-Sim and phaze on every (shape, array) pair under `max_elems`; the skipped pairs."""
     rows: list[Row] = []
     skipped: list[tuple[Shape, int, int]] = []
     with tempfile.TemporaryDirectory(prefix="phaze-scalesim-") as tmp:
@@ -299,18 +318,19 @@ def run(shapes: Sequence[Shape], arrays: Sequence[tuple[int, int]], max_elems: f
                     skipped.append((s, w, d))
                     continue
                 sim = s.b * scalesim_ws_cycles(s.n, s.m, s.c, w, d, Path(tmp))
-                rows.append(Row(s, w, d, phaze_cycles(s.b, s.n, s.m, s.c, w, d, acc_rows), sim))
+                cap = acc_cap(w, acc_rows, acc_rows_per_width)
+                rows.append(Row(s, w, d, phaze_cycles(s.b, s.n, s.m, s.c, w, d, cap), sim, cap))
     return rows, skipped
 
 
-def tables(rows: Sequence[Row], skipped: Sequence[tuple[Shape, int, int]], acc_rows: int | None) -> str:
+def tables(rows: Sequence[Row], skipped: Sequence[tuple[Shape, int, int]]) -> str:
     """The per-(shape, array) table, the per-array summary and the skipped pairs, as markdown."""
     out = ["| shape | B | N | M | C | array WxD | phaze | SCALE-Sim | rel. err | S - P | closed form |",
            "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"]
     for r in rows:
         s = r.shape
         gap = r.scalesim - r.phaze
-        ok = "exact" if gap == closed_form_gap(s.b, s.n, s.m, s.c, r.w, r.d, acc_rows) else "MISMATCH"
+        ok = "exact" if r.exact else "MISMATCH"
         out.append(f"| {s.name} | {s.b} | {s.n} | {s.m} | {s.c} | {r.w}x{r.d} | {r.phaze} | {r.scalesim} | "
                    f"{r.rel_err:+.1%} | {gap} | {ok} |")
     out += ["", "| array WxD | pairs | mean rel. err | mean abs rel. err | max abs rel. err | worst shape | "
@@ -318,8 +338,7 @@ def tables(rows: Sequence[Row], skipped: Sequence[tuple[Shape, int, int]], acc_r
     for w, d in dict.fromkeys((r.w, r.d) for r in rows):
         mine = [r for r in rows if (r.w, r.d) == (w, d)]
         worst = max(mine, key=lambda r: abs(r.rel_err))
-        exact = sum(r.scalesim - r.phaze == closed_form_gap(r.shape.b, r.shape.n, r.shape.m, r.shape.c, w, d,
-                                                             acc_rows) for r in mine)
+        exact = sum(r.exact for r in mine)
         out.append(f"| {w}x{d} | {len(mine)} | {statistics.mean(r.rel_err for r in mine):+.1%} | "
                    f"{statistics.mean(abs(r.rel_err) for r in mine):.1%} | {abs(worst.rel_err):.1%} | "
                    f"{worst.shape.name} | {exact}/{len(mine)} |")
@@ -334,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--arrays", default=",".join(f"{w}x{d}" for w, d in ARRAYS), help="WxD,WxD,...")
     ap.add_argument("--max-elems", type=float, default=MAX_DEMAND_ELEMS)
     ap.add_argument("--acc-rows", type=int, default=None, help="accumulator rows cap (row-block variant)")
+    ap.add_argument("--acc-rows-per-width", type=int, default=None,
+                    help="row-block variant with phaze's cap tc_acc_rows_per_width·W/2 on each array (e.g. 16)")
     ap.add_argument("--markdown", type=Path, default=None, help="also write the tables to this file")
     ap.add_argument("--full", action="store_true", help="also run SCALE-Sim's whole simulator on small shapes")
     args = ap.parse_args(argv)
@@ -343,10 +364,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     arrays = [tuple(int(x) for x in a.lower().split("x")) for a in args.arrays.split(",")]
     if args.full:
         return full_check()
-    rows, skipped = run(all_shapes(), arrays, args.max_elems, args.acc_rows)  # type: ignore[arg-type]
-    cap = "all N rows" if args.acc_rows is None else f"{args.acc_rows} rows"
-    text = (f"SCALE-Sim {SCALESIM_VERSION} (WS, demand-matrix rows) vs phaze gemm_compute_cycles "
-            f"(1 core, accumulator holds {cap})\n\n" + tables(rows, skipped, args.acc_rows))
+    rows, skipped = run(all_shapes(), arrays, args.max_elems, args.acc_rows,  # type: ignore[arg-type]
+                        args.acc_rows_per_width)
+    cap = ("all N rows" if args.acc_rows is None and args.acc_rows_per_width is None else
+           f"{args.acc_rows} rows" if args.acc_rows is not None else f"{args.acc_rows_per_width}·W/2 rows")
+    from phaze.cost.gemm import gemm_compute_cycles
+
+    form = "with" if "block_rows" in inspect.signature(gemm_compute_cycles).parameters else "without"
+    text = (f"SCALE-Sim {SCALESIM_VERSION} (WS, demand-matrix rows) vs phaze gemm_compute_cycles ({form} "
+            f"block_rows; 1 core, accumulator holds {cap})\n\n" + tables(rows, skipped))
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n")

@@ -159,6 +159,7 @@ class ZigZagResult:
     mac_energy: float
     mem_energy: dict[str, float]  # memory level -> pJ, summed over operands
     spatial_util: float
+    stall_port: str  # the memory port whose stall sets `stall` ("-" when none stalls)
 
 
 def zigzag_run(layer: Layer, w: int, d: int, workdir: Path, lpf_limit: int) -> ZigZagResult:
@@ -177,6 +178,10 @@ def zigzag_run(layer: Layer, w: int, d: int, workdir: Path, lpf_limit: int) -> Z
     logging.disable(logging.NOTSET)
     cme = cmes[0][1][0][0]  # the single layer's best cost-model evaluation
     mem: dict[str, float] = {}
+    # ZigZag's stall is the largest over the memory ports (they work in parallel): name the port
+    ports = [(v, f"{level.name}.{port}") for level, per_port in zip(cme.mem_level_list, cme.stall_slack_comb_collect,
+                                                                     strict=True) for port, v in per_port.items()]
+    worst = max(ports, default=(0, "-"))
     for op, per_level in cme.mem_energy_breakdown.items():
         levels = cme.accelerator.memory_hierarchy.get_memory_levels(cme.memory_operand_links.layer_to_mem_op(op))
         for level, energy in zip(levels, per_level, strict=True):
@@ -184,7 +189,7 @@ def zigzag_run(layer: Layer, w: int, d: int, workdir: Path, lpf_limit: int) -> Z
     return ZigZagResult(float(cme.latency_total2), float(cme.ideal_temporal_cycle), float(cme.stall_slack_comb),
                         float(cme.data_onloading_cycle), float(cme.data_offloading_cycle),
                         float(cme.systolic_drain_cycle), float(cme.energy_total), float(cme.mac_energy), mem,
-                        float(cme.mac_spatial_utilization))
+                        float(cme.mac_spatial_utilization), worst[1] if worst[0] > 0 else "-")
 
 
 # ---------------------------------------------------------------------------------------------- phaze side
@@ -224,13 +229,13 @@ def report(rows: Sequence[tuple[Layer, dict[str, float], ZigZagResult]], w: int,
     out = [f"ZigZag {ZIGZAG_VERSION} (LOMA, lpf_limit {lpf_limit}, best latency) vs phaze on one {w}x{d} "
            f"TPU-like core (tpuv4 / {N_CORES})", "",
            "| layer | B | N | M | C | MACs / (W·D) | phaze compute | phaze GLB | phaze HBM | phaze latency | "
-           "ZigZag latency | ZigZag temporal | stall | onload | offload | drain | phaze / ZigZag - 1 |",
+           "ZigZag latency | ZigZag temporal | stall (port) | onload | offload | drain | phaze / ZigZag - 1 |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for lay, p, z in rows:
         ideal = math.ceil(lay.b * lay.n * lay.m * lay.c / (w * d))
         out.append(f"| {lay.name} | {lay.b} | {lay.n} | {lay.m} | {lay.c} | {ideal} | {p['compute']:.0f} | "
                    f"{p['glb']:.0f} | {p['hbm']:.0f} | {p['latency']:.0f} | {z.latency:.0f} | {z.ideal_temporal:.0f} | "
-                   f"{z.stall:.0f} | {z.onload:.0f} | {z.offload:.0f} | {z.drain:.0f} | "
+                   f"{z.stall:.0f} ({z.stall_port}) | {z.onload:.0f} | {z.offload:.0f} | {z.drain:.0f} | "
                    f"{p['latency'] / z.latency - 1:+.1%} |")
     levels = list(dict.fromkeys(k for _, _, z in rows for k in z.mem_energy))
     out += ["", "ZigZag energy (pJ)", "",
