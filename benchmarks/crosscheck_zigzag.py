@@ -11,10 +11,14 @@ The core, as written to ZigZag's accelerator yaml (`accelerator_yaml`) and to ph
 - a W x D multiplier array, systolic along both dimensions (ZigZag adds the W + D - 2 cycles drain);
 - `w_reg`: per PE, 2 bf16 weights (the stationary one and the next, double-buffered), 16 bit/cycle;
 - `acc`: per column (served along the W rows), fp32 partial sums, tc_acc_rows_per_width·W rows
-  (TPUv1's 4096 rows for 256 wide, phaze's default 16 per row), 32 bit/cycle in and out;
+  (TPUv1's 4096 rows for 256 wide, phaze's default 16 per row), double-buffered: one half accumulates
+  (32 bit/cycle read and written), the other drains to the glb (32 bit/cycle), on ports of their own;
 - `glb`: the core's share of phaze tpuv4's global buffer (128 MiB / 8 cores), (W + 2D)·elem_bytes bytes/cycle
-  (phaze's per-core buffer bandwidth: (W + D) words read, D written), holding inputs, weights and outputs;
-- `dram`: HBM, the core's share of tpuv4's 1.2 TB/s at 1.05 GHz (1143 bit/cycle).
+  (phaze's per-core buffer bandwidth) on three ports: W input words read (to the array rows), D weight or
+  output words read, D words written; it holds inputs, weights and outputs;
+- `dram`: HBM, the core's share of tpuv4's 1.2 TB/s at 1.05 GHz (1143 bit/cycle);
+- `w_reg`, `acc` and `glb` are `force_double_buffering` (half holds the tile in use, half the next), as
+  phaze assumes; without it LOMA may fill the 2-weight register with 2 tiles and lose the overlap.
 Energies per access are ZigZag's own CACTI 7 results at 22 nm (zigzag/cacti/cacti_master/example_mem_pool.yaml,
 scaled per bit to the port widths here), HBM2 3.9 pJ/bit (Accelergy) and a bf16 MAC of 2.0 pJ (Horowitz,
 ISSCC 2014, 45 nm: fp16 multiply 1.1 + fp32 add 0.9): figures for the next issue's energy model, not fitted.
@@ -104,23 +108,31 @@ def accelerator_yaml(w: int, d: int) -> dict:
     """ZigZag's accelerator description of one TPU-like core (module docstring). Operands: I1 = inputs,
     I2 = weights, O = outputs; D1 = the W rows (C), D2 = the D columns (M)."""
     elem_bits = 8 * ELEM_BYTES
-    glb_read, glb_write = (w + d) * elem_bits, d * elem_bits
+    glb_write = d * elem_bits
     hbm_bits = round(HBM_BYTES_PER_CYCLE_PER_CORE * 8)
     acc_rows = ACC_ROWS_PER_WIDTH * w
     return {
         "name": f"phaze_tpu_like_{w}x{d}",
         "memories": {
             "w_reg": {"size": 2 * elem_bits, **_costs(REG_PJ_PER_BIT, elem_bits), "area": 0.0, "latency": 1,
+                      "force_double_buffering": True,
                       "operands": ["I2"], "served_dimensions": [],
                       "ports": [_port("r_port_1", "read", elem_bits, ["I2, tl"]),
                                 _port("w_port_1", "write", elem_bits, ["I2, fh"])]},
             "acc": {"size": acc_rows * ACC_BITS, **_costs(ACC_PJ_PER_BIT, ACC_BITS), "area": 0.0, "latency": 1,
+                    "force_double_buffering": True,
                     "operands": ["O"], "served_dimensions": ["D1"],
-                    "ports": [_port("r_port_1", "read", ACC_BITS, ["O, tl", "O, th"]),
-                              _port("w_port_1", "write", ACC_BITS, ["O, fh", "O, fl"])]},
-            "glb": {"size": GLB_BYTES_PER_CORE * 8, **_costs(GLB_PJ_PER_BIT, glb_read), "area": 0.0, "latency": 1,
+                    # two halves: one accumulates (read + write back each cycle), one drains to the glb
+                    "ports": [_port("r_port_1", "read", ACC_BITS, ["O, tl"]),
+                              _port("w_port_1", "write", ACC_BITS, ["O, fl"]),
+                              _port("r_port_2", "read", ACC_BITS, ["O, th"]),
+                              _port("w_port_2", "write", ACC_BITS, ["O, fh"])]},
+            "glb": {"size": GLB_BYTES_PER_CORE * 8, **_costs(GLB_PJ_PER_BIT, d * elem_bits), "area": 0.0, "latency": 1,
+                    "force_double_buffering": True,
                     "operands": ["I1", "I2", "O"], "served_dimensions": ["D1", "D2"],
-                    "ports": [_port("r_port_1", "read", glb_read, ["I1, tl", "I2, tl", "O, tl", "O, th"]),
+                    # (W + 2D) words/cycle in all, as phaze: W input words, D weight/output words read, D written
+                    "ports": [_port("r_port_1", "read", w * elem_bits, ["I1, tl"]),
+                              _port("r_port_2", "read", d * elem_bits, ["I2, tl", "O, tl", "O, th"]),
                               _port("w_port_1", "write", glb_write, ["I1, fh", "I2, fh", "O, fh", "O, fl"])]},
             "dram": {"size": DRAM_BYTES * 8, "r_cost": HBM_PJ_PER_BIT * hbm_bits, "w_cost": HBM_PJ_PER_BIT * hbm_bits,
                      "area": 0.0, "latency": 1, "operands": ["I1", "I2", "O"], "served_dimensions": ["D1", "D2"],
@@ -259,6 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("crosscheck_zigzag: ZigZag is not installed (pip install -e '.[crosscheck]'); nothing to do.")
         return 0
     w, d = (int(x) for x in args.array.lower().split("x"))
+    if w != d:
+        # ZigZag charges a memory's r_cost per access of whichever port moves the data; the two glb read ports
+        # (W input words, D weight/output words) cost the same per bit only when W = D.
+        ap.error(f"--array: W must equal D (got {w}x{d}): the glb energy per access assumes equal port widths")
     rows = []
     with tempfile.TemporaryDirectory(prefix="phaze-zigzag-") as tmp:
         for lay in layers():
