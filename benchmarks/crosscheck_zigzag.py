@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import io
 import logging
 import math
@@ -39,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from crosscheck_scalesim import phaze_cycles  # the one adapter to phaze's array model (this directory)
 from omegaconf import OmegaConf
 
 CONF = Path(__file__).resolve().parents[1] / "phaze" / "conf"
@@ -205,15 +205,6 @@ def zigzag_run(layer: Layer, w: int, d: int, workdir: Path, lpf_limit: int) -> Z
 
 
 # ---------------------------------------------------------------------------------------------- phaze side
-def phaze_cycles(b: int, n: int, m: int, c: int, w: int, d: int, acc_rows: int | None = None) -> int:
-    """phaze's compute cycles on one W x D core (the same adapter as crosscheck_scalesim.phaze_cycles)."""
-    from phaze.cost.gemm import gemm_compute_cycles
-
-    if "block_rows" in inspect.signature(gemm_compute_cycles).parameters:
-        return int(gemm_compute_cycles(b, n, m, c, 1, w, d, n if acc_rows is None else acc_rows))
-    return int(gemm_compute_cycles(b, n, m, c, 1, w, d))
-
-
 def phaze_latency(layer: Layer, w: int, d: int) -> dict[str, float]:
     """phaze's cycles of the layer on the same core: compute, global buffer and HBM terms and their max (the
     GEMM's latency; the op's issue cost excluded). Works with the gemm module before and after issue 18 item 1."""

@@ -22,6 +22,8 @@ HAS_BLOCK_ROWS = "block_rows" in inspect.signature(gemm_compute_cycles).paramete
 
 
 def load(name: str):
+    if str(BENCH) not in sys.path:  # crosscheck_zigzag imports crosscheck_scalesim's adapter, as when run
+        sys.path.insert(0, str(BENCH))
     spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -32,8 +34,9 @@ def load(name: str):
 
 @pytest.mark.parametrize(("script", "blocked"), [("crosscheck_scalesim", "scalesim"), ("crosscheck_zigzag", "zigzag")])
 def test_benchmark_without_its_tool_exits_0_with_a_message(script: str, blocked: str) -> None:
+    # as `python benchmarks/<script>.py` (its directory first on sys.path), with the tool's import blocked
     code = (f"import sys, runpy; sys.modules[{blocked!r}] = None; sys.argv = [{script!r}]; "
-            f"runpy.run_path({str(BENCH / f'{script}.py')!r}, run_name='__main__')")
+            f"sys.path.insert(0, {str(BENCH)!r}); runpy.run_path({str(BENCH / f'{script}.py')!r}, run_name='__main__')")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "is not installed" in done.stdout and "[crosscheck]" in done.stdout
