@@ -361,11 +361,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not scalesim_available():
         print("crosscheck_scalesim: SCALE-Sim is not installed (pip install -e '.[crosscheck]'); nothing to do.")
         return 0
-    arrays = [tuple(int(x) for x in a.lower().split("x")) for a in args.arrays.split(",")]
+    try:
+        arrays = [(int(w), int(d)) for w, d in (a.lower().split("x") for a in args.arrays.split(","))]
+    except ValueError:
+        ap.error(f"--arrays: expected WxD,WxD,... with positive integers, got {args.arrays!r}")
+    if any(w < 1 or d < 1 for w, d in arrays):
+        ap.error(f"--arrays: expected WxD,WxD,... with positive integers, got {args.arrays!r}")
     if args.full:
+        import numpy as np
+
+        if tuple(int(x) for x in np.__version__.split(".")[:2]) >= (2, 4):
+            ap.error(f"--full: SCALE-Sim {SCALESIM_VERSION}'s memory simulation needs numpy < 2.4 (this is "
+                     f"{np.__version__}); run it from a separate environment (docs/crosscheck.md)")
         return full_check()
-    rows, skipped = run(all_shapes(), arrays, args.max_elems, args.acc_rows,  # type: ignore[arg-type]
-                        args.acc_rows_per_width)
+    rows, skipped = run(all_shapes(), arrays, args.max_elems, args.acc_rows, args.acc_rows_per_width)
     cap = ("all N rows" if args.acc_rows is None and args.acc_rows_per_width is None else
            f"{args.acc_rows} rows" if args.acc_rows is not None else f"{args.acc_rows_per_width}·W/2 rows")
     from phaze.cost.gemm import gemm_compute_cycles

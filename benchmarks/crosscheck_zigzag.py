@@ -261,7 +261,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not zigzag_available():
         print("crosscheck_zigzag: ZigZag is not installed (pip install -e '.[crosscheck]'); nothing to do.")
         return 0
-    w, d = (int(x) for x in args.array.lower().split("x"))
+    try:
+        w, d = (int(x) for x in args.array.lower().split("x"))
+    except ValueError:
+        ap.error(f"--array: expected WxD with positive integers, got {args.array!r}")
+    if w < 1 or d < 1:
+        ap.error(f"--array: expected WxD with positive integers, got {args.array!r}")
     if w != d:
         # ZigZag charges a memory's r_cost per access of whichever port moves the data; the two glb read ports
         # (W input words, D weight/output words) cost the same per bit only when W = D.
