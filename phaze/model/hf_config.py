@@ -59,7 +59,7 @@ class HfFields:
             raise self.err(key, "a string")
         return value
 
-    def absent(self, key: str, why: str, ok: Callable[[Any], bool] = lambda v: v in (None, False, 0, 1)) -> None:
+    def absent(self, key: str, why: str, ok: Callable[[Any], bool] = lambda v: v is None or v is False) -> None:
         """`key` must be unset (or a value that leaves the graph unchanged), else: unsupported."""
         if key in self.data and not ok(self.data[key]):
             raise self.err(key, f"not supported: {why}")
