@@ -48,24 +48,36 @@ def test_export_files_are_small_and_have_their_generating_config(name: str) -> N
     assert meta(name)["exporter"].startswith("torch.onnx.export") and meta(name)["config"]["name"] == name
 
 
+def collectives(graphs, kind: str) -> list[tuple]:
+    layer = graphs.layers[kind]
+    return sorted((op.pass_, op.collective, op.comm_bytes, op.group) for g in (layer.fwd, layer.bwd) for op in g.ops
+                  if op.collective)
+
+
 @pytest.mark.parametrize("name", EXPORTS)
-@pytest.mark.parametrize("microbatch", [1, 3])
-def test_export_matches_the_analytic_builder(name: str, microbatch: int) -> None:
-    """Same parameters (= torch's count), forward and backward MACs and saved bytes in every recompute mode."""
-    ours = model_summary(build_model(imported(ONNX_DIR / f"{name}.onnx"), microbatch))
-    ref = model_summary(build_model(analytic(name), microbatch))
-    assert ours["params_total"] == ref["params_total"] == meta(name)["params"]
+@pytest.mark.parametrize(("microbatch", "t"), [(1, 1), (3, 1), (2, 2)])
+def test_export_matches_the_analytic_builder(name: str, microbatch: int, t: int) -> None:
+    """Same parameters (= torch's count at t = 1), forward and backward MACs, saved bytes in every recompute mode
+    and, at t = 2 (the Megatron pattern matched in the graph), the same tensor-parallel collectives."""
+    ours_graphs = build_model(imported(ONNX_DIR / f"{name}.onnx"), microbatch, t)
+    ref_graphs = build_model(analytic(name), microbatch, t)
+    ours, ref = model_summary(ours_graphs), model_summary(ref_graphs)
+    assert ours["params_total"] == ref["params_total"]
+    if t == 1:
+        assert ours["params_total"] == meta(name)["params"]
     assert ours["activation_bytes_per_microbatch"] == ref["activation_bytes_per_microbatch"]
     for kind in ("embed", "block", "head"):
         a, b = ours["layers"][kind], ref["layers"][kind]
         for key in ("count", "params", "fwd_macs", "bwd_macs", "activation_bytes"):
             assert a[key] == b[key], (kind, key)
+        assert collectives(ours_graphs, kind) == collectives(ref_graphs, kind), kind
     assert ours["flops_train_per_token"] == ref["flops_train_per_token"]
 
 
-def test_gpt2_export_has_the_builders_ops_one_for_one() -> None:
-    ours = model_summary(build_model(imported(ONNX_DIR / "tiny_gpt2.onnx"), 2))
-    ref = model_summary(build_model(analytic("tiny_gpt2"), 2))
+@pytest.mark.parametrize("t", [1, 2])
+def test_gpt2_export_has_the_builders_ops_one_for_one(t: int) -> None:
+    ours = model_summary(build_model(imported(ONNX_DIR / "tiny_gpt2.onnx"), 2, t))
+    ref = model_summary(build_model(analytic("tiny_gpt2"), 2, t))
     for kind in ("embed", "block", "head"):
         assert (ours["layers"][kind]["ops"], ours["layers"][kind]["ops_bwd"]) == \
             (ref["layers"][kind]["ops"], ref["layers"][kind]["ops_bwd"]), kind
@@ -90,6 +102,8 @@ def test_detected_fields() -> None:
     llama = onnx_model_fields(str(ONNX_DIR / "tiny_llama.onnx"))
     assert (llama["layers"], llama["norm"], llama["activation"], llama["tied_head"], llama["biases"]) == \
         (3, "rmsnorm", "swiglu", False, False)
+    # the widths the Megatron pattern shards by: 4 query heads, 2 kv heads (GQA), the SwiGLU width
+    assert (llama["tensor_parallel"], llama["heads"], llama["kv_heads"], llama["ffn"]) == (True, 4, 2, 160)
 
 
 # --- graphs built with onnx.helper -------------------------------------------------------------------------------
@@ -153,6 +167,15 @@ def test_gemm_graph_counts_by_hand(tmp_path: Path) -> None:
     # saved for backward per block (2 bytes each): norm input, fc1 input, relu input, fc2 input
     assert block.activation_bytes("none") == 2 * (2 * S * H + 2 * S * F) * 2
     assert block.activation_bytes("full") == 2 * S * H * 2
+    # t = 2: FC1 column-parallel (weight and bias halved), FC2 row-parallel (its bias whole), one all-reduce of
+    # the 2 x S x H block output forward (g) and one backward (f); the vocabulary 50 is padded to 50
+    assert cfg.tensor_parallel and cfg.ffn == F
+    tp = build_model(cfg, microbatch=2, tensor_width=2)
+    assert tp.layers["block"].params == 2 * H + (F * H + F) // 2 + H * F // 2 + H
+    assert tp.layers["block"].fwd_macs == block.fwd_macs // 2
+    payload = 2 * S * H * 2
+    assert collectives(tp, "block") == [("bwd", "all_reduce", payload, 2), ("fwd", "all_reduce", payload, 2)]
+    assert tp.layers["embed"].params == V // 2 * H
 
 
 @pytest.mark.parametrize(("model", "match"), [
@@ -174,18 +197,24 @@ def test_symbolic_batch_is_fixed_to_one(tmp_path: Path) -> None:
     assert import_onnx(str(save(model, tmp_path))).batch == 1
 
 
-def test_tensor_width_above_one_is_refused() -> None:
-    cfg = imported(ONNX_DIR / "tiny_gpt2.onnx")
-    with pytest.raises(ConfigError, match="ONNX"):
+def test_a_graph_without_the_megatron_pattern_keeps_width_one(tmp_path: Path) -> None:
+    """A softmax over the MLP's features mixes the column-parallel axis: no tensor-parallel form."""
+    cfg = imported(save(mlp_model(extra_op="Softmax"), tmp_path))
+    assert not cfg.tensor_parallel
+    with pytest.raises(ConfigError, match="tensor-parallel"):
         build_model(cfg, 1, tensor_width=2)
+    with pytest.raises(ConfigError, match="kv_heads=2"):  # GQA with 2 kv heads: t = 4 does not divide them
+        build_model(imported(ONNX_DIR / "tiny_llama.onnx"), 1, tensor_width=4)
 
 
 @pytest.mark.parametrize(("args", "field"), [
     (["model=onnx"], "model.onnx_path"),
     (["model=onnx", "model.onnx_path=/nonexistent.onnx"], "model.onnx_path"),
     (["model=onnx", "model.onnx_path=NOT_ONNX"], "model.onnx_path"),
-    (["model=onnx", f"model.onnx_path={ONNX_DIR / 'tiny_gpt2.onnx'}", "inspect.tensor_width=2"],
+    (["model=onnx", f"model.onnx_path={ONNX_DIR / 'tiny_llama.onnx'}", "inspect.tensor_width=4"],
      "inspect.tensor_width"),
+    (["model=onnx", f"model.onnx_path={ONNX_DIR / 'tiny_llama.onnx'}", "inspect.tensor_width=2",
+      "inspect.sequence_parallel=true"], "inspect.sequence_parallel"),
     (["model=hf", f"model.onnx_path={ONNX_DIR / 'tiny_gpt2.onnx'}"], "model.onnx_path"),
 ])
 def test_cli_errors_are_one_line(tmp_path: Path, args: list[str], field: str) -> None:
@@ -210,8 +239,7 @@ def test_search_on_an_imported_model_runs_end_to_end(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads((out / "result.json").read_text())
     assert result["model"]["params_total"] == meta("tiny_llama")["params"]
-    assert result["best"]["placement"]["tensor"] == 1  # t = 2 is dropped for an imported graph
-    assert result["best"]["throughput_samples_s"] > 0
+    assert result["best"]["placement"]["tensor"] in (1, 2) and result["best"]["throughput_samples_s"] > 0
     assert "onnx_path: " in (out / "config.resolved.yaml").read_text()
 
 

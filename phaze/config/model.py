@@ -50,6 +50,7 @@ class ModelConfig:
     shared_block_norm: bool = False  # Falcon-7B: one LayerNorm feeds both branches of a parallel block
     embed_scale: bool = False  # Gemma: the embedding is multiplied by sqrt(hidden)
     rotary_fraction: float = 1.0  # GPT-NeoX rotary_pct: the share of each head's dims that RoPE rotates
+    tensor_parallel: bool = True  # false: no tensor-parallel form (an ONNX graph without the Megatron pattern)
     hf_config: str | None = None  # model=hf: the config.json the fields above were mapped from
     onnx_path: str | None = None  # model=onnx: the ONNX export the layer graphs are built from
 
@@ -101,18 +102,19 @@ def head_dim(cfg: ModelConfig) -> int:
 
 
 def validate_tensor_width(cfg: ModelConfig, t: int, field: str) -> None:
-    """Megatron sharding needs t to divide heads, kv_heads and ffn (DESIGN §7); an ONNX import runs at width 1
-    (phaze/model/onnx_import.py: no tensor-parallel pattern is matched in an imported graph)."""
+    """Megatron sharding needs t to divide heads, kv_heads and ffn (DESIGN §7); a model without a tensor-parallel
+    form (an ONNX graph whose blocks do not match the Megatron pattern, phaze/model/onnx_import.py) needs t = 1."""
     if not isinstance(t, int) or t <= 0:
         raise ConfigError(field, t, "a positive integer")
-    if cfg.onnx_path is not None and t != 1:
-        raise ConfigError(field, t, "1 for an ONNX model (model=onnx builds tensor width 1 only)")
+    if not cfg.tensor_parallel and t != 1:
+        raise ConfigError(field, t, "1: the model has no tensor-parallel form (model.tensor_parallel=false: its "
+                          "ONNX graph does not match the Megatron pattern)")
     bad = [f"{n}={getattr(cfg, n)}" for n in ("heads", "kv_heads", "ffn") if getattr(cfg, n) % t]
     if bad:
         raise ConfigError(field, t, f"must divide model {', '.join(bad)}")
 
 
 def width_divides(cfg: ModelConfig, t: int) -> bool:
-    if cfg.onnx_path is not None:
+    if not cfg.tensor_parallel:
         return t == 1
     return all(getattr(cfg, n) % t == 0 for n in ("heads", "kv_heads", "ffn"))

@@ -149,7 +149,7 @@ def build_model(cfg: ModelConfig, microbatch: int, tensor_width: int = 1,
     if cfg.onnx_path is not None:  # model=onnx: the layer kinds come from the file (onnx_import.py)
         from phaze.model.onnx_import import onnx_forward_layers
 
-        forward = onnx_forward_layers(cfg.onnx_path, microbatch, elem_bytes)
+        forward = onnx_forward_layers(cfg.onnx_path, microbatch, elem_bytes, tensor_width)
     else:
         forward = {"embed": build_embed(cfg, shape), "block": build_block(cfg, shape), "head": build_head(cfg, shape)}
     counts = {"embed": 1, "block": cfg.layers, "head": 1}

@@ -229,7 +229,7 @@ MAPPERS: dict[str, Callable[[HfFields], dict[str, Any]]] = {
 BASE_FIELDS: dict[str, Any] = {
     "position_offset": 0, "embed_proj_dim": None, "token_types": 0, "embed_norm": False, "final_norm": True,
     "pooler": False, "vocab_pad_multiple": 1, "head_dim": None, "qkv_bias": None, "parallel_block": False,
-    "shared_block_norm": False, "embed_scale": False, "rotary_fraction": 1.0,
+    "shared_block_norm": False, "embed_scale": False, "rotary_fraction": 1.0, "tensor_parallel": True,
 }
 
 

@@ -26,15 +26,15 @@ fixed to 1), and needs neither torch nor a GPU. The steps, each a function below
    batch) with the builder's own LayerOps, so bytes, saves and the backward follow the same rules
    (backward.py derives the backward).
 
-Tensor parallelism: none is derived from an imported graph (no pattern matching of column/row-parallel
-GEMMs): an ONNX model runs at tensor width 1 (phaze.config.model.validate_tensor_width), said in the
-inspect summary's `tensor_width` and in docs/models.md.
+Tensor parallelism where the graph matches Megatron-LM's pattern (onnx_tp.py): column-parallel GEMMs, per-head
+ops, one row-parallel GEMM per region; vocab-parallel embedding and head. Otherwise the model runs at tensor
+width 1 (model.tensor_parallel=false), said on the inspect summary's `model source` line.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import lru_cache
 from math import prod
 from pathlib import Path
@@ -45,8 +45,10 @@ import numpy as np
 from phaze.config.errors import ConfigError
 from phaze.model.autograd import ForwardLayer
 from phaze.model.grad_rules import Grad
-from phaze.model.layers import LOSS_ELEM_BYTES, TOKEN_ID_BYTES, LayerOps, Shape
-from phaze.model.ops import Op, OpKind
+from phaze.model.layers import CE_ALL_REDUCES, LOSS_ELEM_BYTES, TOKEN_ID_BYTES, LayerOps, Shape
+from phaze.model.onnx_steps import ImportedLayer, ImportedModel, Step
+from phaze.model.onnx_tp import tensor_parallel
+from phaze.model.ops import Collective, Op, OpKind
 
 FIELD = "model.onnx_path"
 GEMM_OPS = frozenset({"MatMul", "Gemm"})
@@ -73,47 +75,6 @@ def _onnx() -> Any:
     import onnx  # the onnx package loads only for model=onnx
 
     return onnx
-
-
-@dataclass(frozen=True)
-class Step:
-    """One op of an imported layer at micro-batch 1; `onnx_forward_layers` scales and replays it."""
-
-    kind: str  # gemm | vector | view | loss
-    name: str
-    inputs: tuple[str, ...]
-    numel: int = 0
-    dims: tuple[int, int, int, int] = (0, 0, 0, 0)
-    weight: bool = False
-    params: int = 0
-    cycles: tuple[str, ...] = ()
-    saves: tuple[str, ...] = ()
-    grad: Grad = Grad.VECTOR
-    selective: bool = False
-    core: bool = False
-    concat_grad: str = ""  # a view that is one slice of this tensor: its gradients are concatenated
-
-
-@dataclass
-class ImportedLayer:
-    kind: str
-    count: int
-    input: str
-    input_numel: int
-    input_is_ids: bool
-    output: str
-    steps: list[Step]
-
-
-@dataclass
-class ImportedModel:
-    """What an ONNX file holds for phaze: three layer kinds at batch `batch` and the fields they imply."""
-
-    path: str
-    batch: int
-    seq_len: int
-    layers: dict[str, ImportedLayer]
-    fields: dict[str, Any] = field(default_factory=dict)
 
 
 def _dims(onnx: Any, value_type: Any) -> list[int | str]:
@@ -270,6 +231,7 @@ class _Converter:
                 self.consumers.setdefault(t, []).append(node)
         self.tables: list[tuple[str, np.ndarray]] = []  # (origin, values) of the Gather tables: the tied-head check
         self.tied = False
+        self.view_shapes: dict[str, list[list[int]]] = {}  # tensor -> the shapes it is viewed as (head counts)
         self.norm = ""
         self.activation = ""
         self.biases = False
@@ -419,6 +381,7 @@ class _Converter:
         out = node.output[0]
         if op in VIEW_OPS or (op in FOLDABLE_OPS and self._only_gemm_readers(out)):
             self.alias[out] = data[0]
+            self.view_shapes.setdefault(self.base(out), []).append(list(df.shapes[out]))  # type: ignore[arg-type]
         elif op == "Slice":
             self.steps.append(Step("view", out, (self.base(data[0]),), numel=df.numel(out)))
         elif op == "Split":
@@ -557,10 +520,12 @@ def _import(resolved: str, digest: str, path: str) -> ImportedModel:
     layers: dict[str, ImportedLayer] = {}
     tables: list[tuple[str, np.ndarray]] = []
     info: dict[str, Any] = {"norm": "", "activation": "", "biases": False, "tied": False}
+    views: dict[str, list[list[int]]] = {}
     for kind in ("embed", "block", "head"):
         conv = _Converter(df, counted, kind, seq_len)
         conv.tables = tables
         steps = conv.convert(groups[kind])
+        views.update(conv.view_shapes)
         out = outputs[kind] or (steps[-1].name if steps else "")
         layers[kind] = ImportedLayer(kind, repeats if kind == "block" else 1, inputs[kind], df.numel(inputs[kind]),
                                      kind == "embed", conv.base(out), steps)
@@ -575,15 +540,20 @@ def _import(resolved: str, digest: str, path: str) -> ImportedModel:
     vocab = int(tables[0][1].shape[0]) if tables else 0
     heads = _heads(layers["block"], seq_len)
     ffn = max((s.dims[2] for s in layers["block"].steps if s.kind == "gemm" and s.weight), default=4 * hidden)
+    sharding = tensor_parallel(layers, views, seq_len, vocab)
+    kv_heads = sharding["kv_heads"] if sharding else heads
+    if sharding:
+        heads, ffn = sharding["heads"], sharding["ffn"]
     has_positions = any(s.name.endswith(".table") for s in layers["embed"].steps)
-    fields = {"family": "onnx", "layers": repeats, "hidden": hidden, "heads": heads, "kv_heads": heads, "ffn": ffn,
+    fields = {"family": "onnx", "layers": repeats, "hidden": hidden, "heads": heads, "kv_heads": kv_heads, "ffn": ffn,
               "vocab": vocab or 1, "max_positions": seq_len, "seq_len": seq_len,
               "norm": info["norm"] or "layernorm", "activation": _activation(info["activation"]), "pre_ln": True,
               "tied_head": info["tied"], "biases": info["biases"], "dropout": False,
               "position_embedding": "learned" if has_positions else "rope", "position_offset": 0,
               "embed_proj_dim": None, "token_types": 0, "embed_norm": False, "final_norm": True, "pooler": False,
-              "vocab_pad_multiple": 1, "head_dim": hidden // heads if hidden % heads else None, "qkv_bias": None,
-              "parallel_block": False, "shared_block_norm": False, "embed_scale": False, "rotary_fraction": 1.0}
+              "vocab_pad_multiple": 1, "head_dim": _head_dim(layers["block"], seq_len, hidden, heads), "qkv_bias": None,
+              "parallel_block": False, "shared_block_norm": False, "embed_scale": False, "rotary_fraction": 1.0,
+              "tensor_parallel": sharding is not None}
     return ImportedModel(path, batch, seq_len, layers, fields)
 
 
@@ -595,6 +565,15 @@ def _heads(block: ImportedLayer, seq_len: int) -> int:
     return 1
 
 
+def _head_dim(block: ImportedLayer, seq_len: int, hidden: int, heads: int) -> int | None:
+    """The score GEMM's contraction width (descriptive), None when hidden / heads gives it, 1 without attention."""
+    d = next((s.dims[3] for s in block.steps if s.kind == "gemm" and not s.weight and s.dims[1] == seq_len
+              and s.dims[2] == seq_len), None)
+    if d is None:
+        return None if hidden % heads == 0 else 1
+    return None if heads * d == hidden else d
+
+
 def _activation(found: str) -> str:
     return {"silu": "swiglu", "gelu": "gelu", "relu": "relu"}.get(found, "gelu")
 
@@ -604,40 +583,77 @@ def onnx_model_fields(path: str) -> dict[str, Any]:
     return dict(import_onnx(path).fields)
 
 
-def onnx_forward_layers(path: str, microbatch: int, elem_bytes: int) -> dict[str, ForwardLayer]:
-    """The imported layer kinds as ForwardLayers at micro-batch `microbatch` (step 5 of the module doc)."""
+def onnx_forward_layers(path: str, microbatch: int, elem_bytes: int, tensor_width: int = 1) -> dict[str, ForwardLayer]:
+    """The imported layer kinds as ForwardLayers at micro-batch `microbatch` and tensor width `tensor_width`
+    (step 5 of the module doc; t > 1 only for a graph `_tensor_parallel` marked)."""
     model = import_onnx(path)
+    t = tensor_width
+    if t > 1 and not model.fields["tensor_parallel"]:
+        raise ValueError(f"{path}: no tensor-parallel form, tensor width must be 1")
+    vocab = model.fields["vocab"]
+    padded = -(-vocab // t) * t  # Megatron pads the vocabulary to a multiple of t (layers.padded_vocab)
     built: dict[str, ForwardLayer] = {}
     for kind, imported in model.layers.items():
         layer = ForwardLayer(kind, elem_bytes)
-        sh = Shape(microbatch, 1, False, model.seq_len, model.fields["hidden"], elem_bytes)
+        sh = Shape(microbatch, t, False, model.seq_len, model.fields["hidden"], elem_bytes)
         o = LayerOps(layer, sh)
+        rename: dict[str, str] = {}
 
         def n(x: int) -> int:  # every count but a parameter's is per sample: scale to the micro-batch
             return x * microbatch // model.batch
+
+        def names(ts: tuple[str, ...], rename: dict[str, str] = rename) -> tuple[str, ...]:
+            return tuple(rename.get(x, x) for x in ts)
 
         if imported.input_is_ids:
             layer.layer_input(imported.input, n(imported.input_numel), TOKEN_ID_BYTES, grad=False)
         else:
             layer.layer_input(imported.input, n(imported.input_numel))
         for s in imported.steps:
-            if s.kind == "gemm":
-                b, nn, m, c = s.dims
-                dims = (b, n(nn), m, c) if s.weight else (n(b), nn, m, c)
-                o.gemm(s.name, s.inputs[0], dims, s.params, saves=s.saves, weight=s.weight,
-                       y=None if s.weight else s.inputs[1], core=s.core)
+            ins, saves = names(s.inputs), names(s.saves)
+            shard = t if s.tp in ("shard", "col", "row") else 1
+            if s.kind == "enter":
+                rename[s.name] = o.enter_tp(s.name, ins[0])
+            elif s.kind == "leave":
+                rename[s.name] = o.leave_tp(s.name, ins[0], sh.h if kind != "embed" else None)
+            elif s.kind == "gemm":
+                b, rows, m, c = s.dims
+                if s.tp == "col":
+                    m, params = m // t, s.params // t
+                elif s.tp == "row":
+                    c, params = c // t, s.params // t
+                elif s.tp == "vocab":
+                    m, params = padded // t, (padded // t * c if s.params else 0)
+                else:
+                    b, params = b // shard, s.params
+                dims = (b, n(rows), m, c) if s.weight else (n(b), rows, m, c)
+                o.gemm(s.name, ins[0], dims, params, saves=saves, weight=s.weight,
+                       y=None if s.weight else ins[1], core=s.core)
             elif s.kind == "view":
-                layer.add(Op(s.name, OpKind.NOP), s.inputs, Grad.PASS, out_numel=n(s.numel))
+                layer.add(Op(s.name, OpKind.NOP), ins, Grad.PASS, out_numel=n(s.numel) // shard)
                 if s.concat_grad:
-                    layer.concat_grads.add(s.concat_grad)
+                    layer.concat_grads.add(rename.get(s.concat_grad, s.concat_grad))
             elif s.kind == "loss":
-                ce = o.vector(f"{s.name}.cross_entropy", s.inputs, n(s.numel), ("log_softmax",),
+                rows = s.dims[0]
+                logits = n(rows) * (padded // t)
+                ce = o.vector(f"{s.name}.cross_entropy", ins, logits, ("log_softmax",),
                               saves=(f"{s.name}.cross_entropy",), grad=Grad.LOSS)
-                layer.tensor(ce, n(s.numel), LOSS_ELEM_BYTES)
-                o.vector(s.name, (ce,), n(s.dims[0]), ("nll_loss",), grad=Grad.NONE)
+                layer.tensor(ce, logits, LOSS_ELEM_BYTES)
+                if t > 1:  # max, sum of exponentials and target logit over the vocab shards (layers.CE_ALL_REDUCES)
+                    comm = CE_ALL_REDUCES * n(rows) * LOSS_ELEM_BYTES
+                    ar = Op(f"{s.name}.all_reduce", OpKind.COLLECTIVE, collective=Collective.ALL_REDUCE,
+                            comm_bytes=comm, group=t)
+                    ce = layer.add(ar, (ce,), Grad.NONE, out_numel=n(rows))
+                o.vector(s.name, (ce,), n(rows), ("nll_loss",), grad=Grad.NONE)
             else:
-                o.vector(s.name, s.inputs, n(s.numel), s.cycles, saves=s.saves, params=s.params, grad=s.grad,
+                numel, params = n(s.numel) // shard, s.params // shard
+                if s.tp == "vocab":
+                    if s.inputs and s.params:  # the table lookup: padded rows / t
+                        numel, params = n(s.numel), padded // t * (s.params // vocab)
+                    else:  # an element-wise op on the sharded logits
+                        numel = n(s.numel) // vocab * (padded // t)
+                o.vector(s.name, ins, numel, s.cycles, saves=saves, params=params, grad=s.grad,
                          selective=s.selective, core=s.core)
-        layer.output = imported.output if kind != "head" else layer.nodes[-1].op.name
+        layer.output = rename.get(imported.output, imported.output) if kind != "head" else layer.nodes[-1].op.name
         built[kind] = layer
     return built

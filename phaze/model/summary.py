@@ -64,8 +64,10 @@ def model_summary(graphs: ModelGraphs) -> dict[str, Any]:
 def model_source(cfg: ModelConfig) -> str:
     """Where an imported model's fields and graphs came from (empty for a YAML model)."""
     if cfg.onnx_path is not None:
-        return (f"ONNX import of {cfg.onnx_path}: layer graphs from the file; tensor parallelism is not derived "
-                "from an imported graph (tensor width 1 only)")
+        tp = ("tensor parallelism by the Megatron pattern it matches (column/row-parallel GEMMs, vocab-parallel "
+              "embedding and head)" if cfg.tensor_parallel else
+              "no tensor-parallel pattern matched: tensor width 1 only")
+        return f"ONNX import of {cfg.onnx_path}: layer graphs from the file; {tp}"
     if cfg.hf_config is not None:
         return f"Hugging Face config.json {cfg.hf_config} mapped onto the analytic builder"
     return ""
