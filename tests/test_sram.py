@@ -172,11 +172,21 @@ def test_consistent_with_the_phaze_refit_at_matching_sizes() -> None:
         assert ratio.min() > 0.75 and ratio.max() < 1.54
 
 
-def test_crossbar_by_hand() -> None:
+# CACTI 7's own crossbar (crossbar.cc, the table's 22 nm config), printed by tools/cacti_crossbar.cc:
+# (n_in, n_out, flit_bits, area mm²)
+CACTI_CROSSBARS = [
+    (4, 4, 512, 0.03248069018), (8, 8, 256, 0.03628702106), (16, 16, 512, 0.5196910428),
+    (32, 64, 1024, 16.63011337), (64, 4, 512, 0.5196910428), (16, 1, 256, 0.009071755264),
+    (128, 32, 32, 0.2902961684), (64, 64, 2048, 133.040907), (32, 32, 64, 0.1451480842),
+    (128, 128, 8192, 8514.618045),
+]
+
+
+def test_crossbar_by_hand_and_against_cacti() -> None:
     assert math.isclose(CACTI_SEMI_GLOBAL_PITCH_22NM_UM, 0.088, rel_tol=1e-12)
-    # 4 x 4 ports of 256 bits: 16 x (256 x 0.088 µm)² = 16 x 22.528² = 8120.172544 µm²
-    assert crossbar_area_mm2(4, 4, 256) == pytest.approx(8120.172544e-6, rel=1e-12)
-    # 32 banks x 64 cores of 2048 bits: 2048 x (2048 x 0.088)² µm² = 66.519 mm²
-    assert crossbar_area_mm2(32, 64, 2048) == pytest.approx(2048 * (2048 * 0.088) ** 2 / 1e6, rel=1e-12)
-    got = crossbar_area_mm2(np.array([2, 4]), 4, 256).tolist()
-    assert got == pytest.approx([4060.086272e-6, 8120.172544e-6], rel=1e-12)
+    # 4 x 4 ports of 512 bits, wire-limited: 16 x (512 x 0.088 µm)² = 16 x 45.056² = 32480.690176 µm²
+    assert crossbar_area_mm2(4, 4, 512) == pytest.approx(32480.690176e-6, rel=1e-12)
+    # 8 x 8 ports of 256 bits, buffer-limited (22.528 µm of wires < 25.168 µm): 8·22.528 x 8·25.168 µm²
+    assert crossbar_area_mm2(8, 8, 256) == pytest.approx(8 * 22.528 * 8 * 25.168e-6, rel=1e-12)
+    got = crossbar_area_mm2(*(np.array(col, dtype=float) for col in list(zip(*CACTI_CROSSBARS, strict=True))[:3]))
+    assert got.tolist() == pytest.approx([x[3] for x in CACTI_CROSSBARS], rel=1e-8)

@@ -38,9 +38,10 @@ UM2_PER_MM2 = 1e6
 # (columns projection/wire type; the table's config is conservative projection (1) and semi-global wires (1):
 # column "1/1" = 4), in units of the feature size (parameter.cc:600, `pitch *= g_ip->F_sz_um`): 4 x 0.022 µm.
 CACTI_SEMI_GLOBAL_PITCH_22NM_UM = 4 * 0.022
-# The same row's global-wire pitch (column "1/2" = 8 F), for a crossbar routed on the global layers.
-CACTI_GLOBAL_PITCH_22NM_UM = 8 * 0.022
-
+# Width per output column of CACTI 7's cross-point tri-state buffers at 22 nm once they are repeater-sized (inputs
+# x flit >= 2048 bits): CACTI's crossbar area / (n_in·n_out·flit·pitch) where the buffers, not the wires, set the
+# width; measured with tools/cacti_crossbar.cc (CACTI's own Crossbar class under the table's config).
+CACTI_TRISTATE_WIDTH_22NM_UM = 25.168
 
 @dataclass(frozen=True)
 class SramGrid:
@@ -195,16 +196,19 @@ def sram_cycle_ns(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, p
     return sram_cost(capacity_bytes, port_bits, field, ports, fields).cycle_ns
 
 
-def crossbar_area_mm2(n_in_ports: ArrayLike, n_out_ports: ArrayLike, flit_bits: ArrayLike,
-                      wire_pitch_um: float = CACTI_SEMI_GLOBAL_PITCH_22NM_UM) -> NDArray[np.float64]:
-    """Area of an n_in x n_out crossbar of `flit_bits`-bit ports, mm²: n_in·n_out·flit²·pitch².
+def crossbar_area_mm2(n_in_ports: ArrayLike, n_out_ports: ArrayLike, flit_bits: ArrayLike) -> NDArray[np.float64]:
+    """Area of an n_in x n_out crossbar of `flit_bits`-bit ports at 22 nm, mm² (CACTI 7's crossbar rule).
 
-    CACTI 7 crossbar.cc, Crossbar::compute_power: the crossbar is `flit·pitch·n_out` wide and `flit·pitch·n_in`
-    high (one wire track per bit of every input and output), so its area is quadratic in the flit width. This is
-    CACTI's wire-limited case; CACTI takes the larger of that width and the tri-state buffers' (crossbar.cc, the
-    `MAX(width * ntri * n_out, flit_size * pitch * n_out)`), which phaze does not model (docs/sram.md).
+    CACTI 7 crossbar.cc, Crossbar::compute_power: the crossbar is n_in·flit wire tracks high and, per output,
+    max(tri-state buffer width, flit wire tracks) wide, so
+
+        area = n_in·flit·pitch · n_out·max(w_tri, flit·pitch)
+
+    quadratic in the flit width once flit·pitch > w_tri (flits of 286 bits and more at pitch 0.088 µm,
+    w_tri = 25.168 µm). This equals CACTI's own crossbar (run with tools/cacti_crossbar.cc) to 1e-9 whenever
+    n_in·flit >= 2048 bits; below that CACTI's smaller, not yet repeater-sized buffers make it smaller than this.
     """
     n_in = np.asarray(n_in_ports, dtype=np.float64)
     n_out = np.asarray(n_out_ports, dtype=np.float64)
-    flit = np.asarray(flit_bits, dtype=np.float64)
-    return n_in * n_out * (flit * wire_pitch_um) ** 2 / UM2_PER_MM2
+    flit_um = np.asarray(flit_bits, dtype=np.float64) * CACTI_SEMI_GLOBAL_PITCH_22NM_UM
+    return n_in * flit_um * n_out * np.maximum(CACTI_TRISTATE_WIDTH_22NM_UM, flit_um) / UM2_PER_MM2
