@@ -156,6 +156,8 @@ def test_out_of_table_is_a_config_error_naming_the_field() -> None:
         assert err.value.value == cap / MIB
         assert "1024..134217728 bytes" in str(err.value)
         assert "\n" not in str(err.value)
+    with pytest.raises(ConfigError, match=r"^invalid config: hw\.l2=nan"):
+        sram_area_mm2(float("nan"), 256, "hw.l2")
     with pytest.raises(ConfigError, match="one of 1rw, 1r1w, 2r2w"):
         sram_area_mm2(MIB, 256, "hw.glb_mib", ports="3rw")
 

@@ -63,6 +63,7 @@ class SramGrid:
     served: dict[str, NDArray[np.float64]]
     served_capacity: NDArray[np.float64]
     served_bits: NDArray[np.float64]
+    log_served: dict[str, NDArray[np.float64]]  # log of `served`, 0 where absent
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,8 @@ def _served_grid(caps: NDArray[np.float64], widths: NDArray[np.float64],
             if np.isnan(area[i, j]):
                 for q in QUANTITIES:
                     served[q][i, j] = cacti[q][i + di, j + dj]
-    return SramGrid(caps, widths, cacti, served, served_capacity, served_bits)
+    log_served = {q: np.log(np.nan_to_num(v, nan=1.0)) for q, v in served.items()}
+    return SramGrid(caps, widths, cacti, served, served_capacity, served_bits, log_served)
 
 
 def _bracket(axis: NDArray[np.float64], x: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
@@ -131,22 +133,28 @@ def sram_cost(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports
     `field` names the config field(s) the sizes come from and `fields` the config values behind each element
     (default: the capacities); both only shape the ConfigError raised for a point outside the table.
     """
+    return SramCost(**_lookup(QUANTITIES, capacity_bytes, port_bits, field, ports, fields))
+
+
+def _lookup(quantities: tuple[str, ...], capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str,
+            fields: ArrayLike | None) -> dict[str, NDArray[np.float64]]:
+    """The served grid's `quantities`, bilinear in (log capacity, log width) on their logs, exact on the grid."""
     if ports not in PORTS:
-        raise ConfigError(f"{field} ports", ports, f"one of {', '.join(PORTS)}")
+        raise ConfigError("ports", ports, f"one of {', '.join(PORTS)}")
     grid = sram_table()[ports]
     cap, bits = np.broadcast_arrays(np.asarray(capacity_bytes, dtype=np.float64),
                                     np.asarray(port_bits, dtype=np.float64))
     c_axis, w_axis = grid.capacity_bytes, grid.port_bits
-    outside = (cap < c_axis[0]) | (cap > c_axis[-1]) | (bits < w_axis[0]) | (bits > w_axis[-1])
+    outside = ~((cap >= c_axis[0]) & (cap <= c_axis[-1]) & (bits >= w_axis[0]) & (bits <= w_axis[-1]))  # NaN too
     cap_q, bits_q = np.where(outside, c_axis[0], cap), np.where(outside, w_axis[0], bits)
     ic, tc = _bracket(c_axis, cap_q)
     iw, tw = _bracket(w_axis, bits_q)
     corners = [(ic - 1, iw - 1, (1 - tc) * (1 - tw)), (ic, iw - 1, tc * (1 - tw)),
                (ic - 1, iw, (1 - tc) * tw), (ic, iw, tc * tw)]
-    area = grid.served["area_mm2"]
+    absent = np.isnan(grid.served["area_mm2"])
     missing = outside.copy()
     for i, j, wgt in corners:
-        missing |= (wgt > 0) & np.isnan(area[i, j])
+        missing |= (wgt > 0) & absent[i, j]
     if missing.any():
         k = np.flatnonzero(missing.reshape(-1))[0]
         shown = np.asarray(cap if fields is None else fields).reshape(-1)[k]
@@ -158,42 +166,41 @@ def sram_cost(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports
     on_w = np.where(w_axis[iw - 1] == bits_q, iw - 1, np.where(w_axis[iw] == bits_q, iw, -1))
     exact = (on_c >= 0) & (on_w >= 0)
     out: dict[str, NDArray[np.float64]] = {}
-    for q in QUANTITIES:
-        table = grid.served[q]
-        log_v = sum(np.where(wgt > 0, wgt * np.log(np.where(wgt > 0, table[i, j], 1.0)), 0.0)
-                    for i, j, wgt in corners)
-        out[q] = np.where(exact, table[on_c, on_w], np.exp(log_v))
-    return SramCost(**out)
+    for q in quantities:
+        log_table = grid.log_served[q]  # 0 where absent: only ever weighted by 0 after the check above
+        log_v = sum(wgt * log_table[i, j] for i, j, wgt in corners)
+        out[q] = np.where(exact, grid.served[q][on_c, on_w], np.exp(log_v))
+    return out
 
 
 def sram_area_mm2(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                   fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Area of one SRAM bank, mm² (CACTI 7, 22 nm)."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).area_mm2
+    return _lookup(("area_mm2",), capacity_bytes, port_bits, field, ports, fields)["area_mm2"]
 
 
 def sram_read_pj(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                  fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Dynamic energy of one read access (`port_bits` bits) of one SRAM bank, pJ (CACTI 7, 22 nm)."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).read_pj
+    return _lookup(("read_pj",), capacity_bytes, port_bits, field, ports, fields)["read_pj"]
 
 
 def sram_write_pj(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                   fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Dynamic energy of one write access (`port_bits` bits) of one SRAM bank, pJ (CACTI 7, 22 nm)."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).write_pj
+    return _lookup(("write_pj",), capacity_bytes, port_bits, field, ports, fields)["write_pj"]
 
 
 def sram_leakage_mw(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                     fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Standby leakage power of one SRAM bank, mW (CACTI 7, 22 nm, itrs-hp devices at 360 K)."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).leakage_mw
+    return _lookup(("leakage_mw",), capacity_bytes, port_bits, field, ports, fields)["leakage_mw"]
 
 
 def sram_cycle_ns(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                   fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Random cycle time of one SRAM bank, ns (CACTI 7, 22 nm): the bank accepts one access per this time."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).cycle_ns
+    return _lookup(("cycle_ns",), capacity_bytes, port_bits, field, ports, fields)["cycle_ns"]
 
 
 def crossbar_area_mm2(n_in_ports: ArrayLike, n_out_ports: ArrayLike, flit_bits: ArrayLike) -> NDArray[np.float64]:
