@@ -110,5 +110,8 @@ def test_saved_view_shows_every_job_and_baseline(sweep: dict[str, Any], browser:
         assert {"rank", "mfu", "area_mm2", "memory_per_device_gib", "speedup_vs_tpuv4"} <= headers, headers
         colors = set(page.locator("[data-testid='experiment-view-table-run-color']").all_inner_texts())
         assert {KIND_COLORS[k] for k in ("job", "sweep", "pareto", *BASELINES)} <= colors, colors
+        # its Chart view opens on the scatter of area against throughput
+        page.goto(page.url + "&compareRunsMode=CHART")
+        page.get_by_text("area_mm2 vs. throughput_samples_s").first.wait_for(timeout=PAGE_TIMEOUT_MS)
     finally:
         page.close()
