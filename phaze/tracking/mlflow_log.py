@@ -100,7 +100,7 @@ def job_params(cfg: DictConfig, result: Mapping[str, Any]) -> dict[str, Any]:
             if isinstance(best.get(section), Mapping):
                 params |= {f"best.{k}": joined(v) for k, v in best[section].items()}
         params |= {f"best.{k}": v for k, v in best.items()
-                   if not isinstance(v, Mapping | float) and k not in DESIGN_METRICS}
+                   if not isinstance(v, Mapping | list | float) and k not in DESIGN_METRICS}
     return params
 
 
