@@ -76,7 +76,8 @@ class ChipArea:
 def port_width_um(bits: ArrayLike) -> NDArray[np.float64]:
     """Width one output port takes in CACTI's crossbar: its wires, or its cross-point buffers when wider
     (crossbar.cc: max(w_tri, flit·pitch), `sram.crossbar_area_mm2`)."""
-    return np.maximum(CACTI_TRISTATE_WIDTH_22NM_UM, np.asarray(bits, dtype=np.float64) * CACTI_SEMI_GLOBAL_PITCH_22NM_UM)
+    wires_um = np.asarray(bits, dtype=np.float64) * CACTI_SEMI_GLOBAL_PITCH_22NM_UM
+    return np.maximum(CACTI_TRISTATE_WIDTH_22NM_UM, wires_um)
 
 
 def crossbar_mm2(in_bits: ArrayLike, out_width_um: ArrayLike) -> NDArray[np.float64]:
