@@ -55,9 +55,10 @@ class Priced:
     intra_bound: NDArray[np.int8]
     single_overhead_s: NDArray[np.float64]
     intra_overhead_s: NDArray[np.float64]
-    hbm_bytes: NDArray[np.float64]  # the same in both modes except for a GEMM's tiling (single below)
+    hbm_bytes: NDArray[np.float64]  # intra mode; a GEMM's tiling differs in single mode (its capacity share)
     single_hbm_bytes: NDArray[np.float64]
-    glb_bytes: NDArray[np.float64]
+    glb_bytes: NDArray[np.float64]  # intra mode; a GPU's all-core GEMM moves thread-block tiles (single below)
+    single_glb_bytes: NDArray[np.float64]
 
 
 def _keyed(acc: Accelerators, key: tuple[str, ...]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -181,7 +182,7 @@ def _price(ops: list[Op], acc: Accelerators, detail: bool) -> dict[str, Any]:
     """The arrays of `Priced` (only the seconds without `detail`)."""
     shape = (len(acc), len(ops))
     names = ("single_s", "intra_s") + (("single_overhead_s", "intra_overhead_s", "hbm_bytes", "single_hbm_bytes",
-                                        "glb_bytes") if detail else ())
+                                        "glb_bytes", "single_glb_bytes") if detail else ())
     out: dict[str, Any] = {name: np.zeros(shape) for name in names}
     if detail:
         out.update({name: np.full(shape, BOUND_NONE, dtype=np.int8) for name in ("single_bound", "intra_bound")})
@@ -207,7 +208,7 @@ def _price(ops: list[Op], acc: Accelerators, detail: bool) -> dict[str, Any]:
             out["single_overhead_s"][:, k], out["intra_overhead_s"][:, k] = single_over, intra_over
             out["single_bound"][:, k], out["intra_bound"][:, k] = single[1], intra[1]
             out["hbm_bytes"][:, k], out["single_hbm_bytes"][:, k] = intra[2], single[2]
-            out["glb_bytes"][:, k] = single[3]
+            out["glb_bytes"][:, k], out["single_glb_bytes"][:, k] = intra[3], single[3]
     for i in idx[OpKind.COLLECTIVE]:
         out["single_s"][:, i] = out["intra_s"][:, i] = collective_op_s(ops[i], acc)
         if detail:
