@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import secrets
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -116,12 +117,18 @@ class LocalExecutor:
 # usage statistics are sent anywhere.
 RAY_LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 RAY_QUIET_ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
+TOKEN_ENV = ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")  # where Ray 2.60 looks before ~/.ray/auth_token
 
 
 def prepare_ray_env(local: bool) -> None:
-    """Set Ray's environment before its first import (an explicit setting of the user's wins)."""
+    """Set Ray's environment before its first import (an explicit setting of the user's wins). A Ray started
+    here also gets token authentication with a fresh token of its own, so nothing is read from or written
+    to ~/.ray."""
     for k, v in (RAY_QUIET_ENV | (RAY_LOOPBACK_ENV if local else {})).items():
         os.environ.setdefault(k, v)
+    if local and os.environ.setdefault("RAY_AUTH_MODE", "token") == "token" and not any(
+            k in os.environ for k in TOKEN_ENV):
+        os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
 def make_executor(search: SearchConfig, acc: Accelerators) -> Executor:
