@@ -1,15 +1,17 @@
 """Where one search's work runs: forked processes on this machine, or tasks on a Ray cluster (DESIGN §8).
 
-An executor does two things for `run_search` (job.py): Stage A (`stage_a`: price, greedy-schedule and bound
-every layer pass of every (micro-batch, width) on every candidate) and the chunks' open pairs
-(`evaluate`: lists of plan positions -> their PairResults, one list per worker). It never decides
+An executor does three things for `run_search` (job.py): Stage A (`stage_a`: price, greedy-schedule and bound
+every layer pass of every (micro-batch, width) on every candidate), the settings' memory-feasible (S, d)
+tables of the plan (`plan_bounds`, candidate-independent) and the chunks' open pairs (`evaluate`: lists of
+plan positions -> their PairResults, one list per worker). It never decides
 anything: the plan, the incumbent between chunks and the order of results are job.py's, so every executor
 gives the same pairs, bit for bit.
 
 - `LocalExecutor` (`search.executor=local`): Stage A in this process; pairs in `search.workers` processes
   forked after the plan, so they share its arrays.
 - `RayExecutor` (`search.executor=ray`, phaze/search/ray_executor.py): Stage A split by candidate range
-  (split.py) into Ray tasks, pairs in one Ray actor per cluster CPU.
+  (split.py) and the settings' plan bounds spread over one Ray actor per cluster CPU, which then evaluate
+  the pairs.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from phaze.config.parallelism import ParallelismConfig
 from phaze.config.search import SearchConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
+from phaze.placement.settings import Setting
 from phaze.schedule import ScheduleCache
+from phaze.search.bounds import SettingBound
 from phaze.search.pair import PairResult, evaluate_pair
-from phaze.search.plan import Plan
+from phaze.search.plan import Plan, plan_bound
 from phaze.search.space_times import SpaceTimes
 
 Key = tuple[int, int]  # (micro-batch, tensor width): one Stage A computation
@@ -55,6 +59,9 @@ class Executor(Protocol):
 
     def stage_a(self, space: SpaceTimes, keys: list[Key]) -> None:
         """Fill `space.times` (and `space.graphs`) for every key."""
+
+    def plan_bounds(self, space: SpaceTimes, settings: list[Setting], par: ParallelismConfig) -> list[SettingBound]:
+        """Every setting's `plan_bound`, in settings order."""
 
     def start(self, state: WorkerState) -> None:
         """Hand the workers the job's state (after the plan, before the first chunk)."""
@@ -94,6 +101,9 @@ class LocalExecutor:
     def stage_a(self, space: SpaceTimes, keys: list[Key]) -> None:
         for b, t in keys:
             space.ensure(b, t)
+
+    def plan_bounds(self, space: SpaceTimes, settings: list[Setting], par: ParallelismConfig) -> list[SettingBound]:
+        return [plan_bound(space.model_graphs(s.microbatch, s.tensor), space.acc, par, s) for s in settings]
 
     def start(self, state: WorkerState) -> None:
         _WORKER.update(state=state, cache=ScheduleCache(state.schedule_dir))

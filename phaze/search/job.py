@@ -98,7 +98,7 @@ def _run(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, searc
     t1 = time.perf_counter()
     area = acc.area_mm2.astype(np.float64)
     chunk_size = search.chunk_size if search.pruning else max(1, len(acc) * max(len(all_settings), 1))
-    plan = make_plan(space, all_settings, par, chunk_size, area)
+    plan = make_plan(space, all_settings, par, chunk_size, area, executor.plan_bounds(space, all_settings, par))
     shard, shards = parse_shard(search.shard)
     member = (np.arange(len(acc)) % shards) == shard
     t2 = time.perf_counter()

@@ -2,14 +2,17 @@
 
 One worker actor per cluster CPU, spread over the nodes, each importing phaze once. Stage A is cut into one
 candidate range per worker (split.py) for every (micro-batch, width), and the driver concatenates the ranges
-into the arrays of the whole space, bit for bit those of a local run. The chunks' open pairs then go to the
-same workers, each holding the job's state (put in the object store once); the driver keeps the plan, the
-incumbent and the order of results, so result.json is byte-identical to `search.executor=local`.
+into the arrays of the whole space, bit for bit those of a local run. The plan's per-setting memory tables
+(plan.plan_bound, pure functions of the setting) are spread over the workers one setting each. The chunks'
+open pairs then go to the same workers, each holding the job's state (put in the object store once); the
+driver keeps the plan, the incumbent and the order of results, so result.json is byte-identical to
+`search.executor=local`.
 
 `search.ray_address` null starts a Ray on this machine with `search.workers` CPUs, listening on 127.0.0.1
 only (executor.prepare_ray_env, set before Ray is imported), and stops it at the end; an address connects
-to a running cluster (whose nodes need this phaze installed) and leaves it running. Inside a Ray worker
-(a job of the Hydra Ray launcher) the job uses the Ray it runs in.
+to a running cluster (whose nodes need this phaze installed) and leaves it running. A process that
+initialised Ray itself (a script calling run_search) keeps its Ray. Under a parallel Hydra launcher
+tasks/search.py refuses executor=ray: the workers would wait for CPUs that the sweep's jobs hold.
 """
 
 from __future__ import annotations
@@ -20,13 +23,17 @@ import sys
 import ray
 
 from phaze.config.errors import ConfigError
+from phaze.config.parallelism import ParallelismConfig
 from phaze.config.search import SearchConfig
 from phaze.hardware import Accelerators
 from phaze.model import ModelGraphs
 from phaze.placement.layer_times import LayerTimes
+from phaze.placement.settings import Setting
 from phaze.schedule import ScheduleCache
+from phaze.search.bounds import SettingBound
 from phaze.search.executor import Key, WorkerState
 from phaze.search.pair import PairResult
+from phaze.search.plan import plan_bound
 from phaze.search.space_times import SpaceTimes
 from phaze.search.split import candidate_ranges, concat_parts, range_times
 
@@ -47,6 +54,9 @@ class _Worker:
 
     def range_times(self, graphs: ModelGraphs, lo: int, hi: int) -> dict[str, LayerTimes]:
         return range_times(graphs, self.acc, lo, hi)
+
+    def plan_bound(self, graphs: ModelGraphs, par: ParallelismConfig, s: Setting) -> SettingBound:
+        return plan_bound(graphs, self.acc, par, s)
 
     def load(self, state: WorkerState) -> None:
         self.state = state
@@ -102,6 +112,13 @@ class RayExecutor:
             parts[(b, t)] = [a.range_times.remote(graphs, lo, hi) for a, (lo, hi) in calls]
         for key, refs in parts.items():
             space.times[key] = concat_parts(ray.get(refs), sizes)  # new arrays: the object store's are released
+
+    def plan_bounds(self, space: SpaceTimes, settings: list[Setting], par: ParallelismConfig) -> list[SettingBound]:
+        graphs = {k: ray.put(space.model_graphs(*k)) for k in dict.fromkeys((s.microbatch, s.tensor) for s in settings)}
+        par_ref = ray.put(par)
+        refs = [self.actors[i % self.workers].plan_bound.remote(graphs[(s.microbatch, s.tensor)], par_ref, s)
+                for i, s in enumerate(settings)]
+        return ray.get(refs)
 
     def start(self, state: WorkerState) -> None:
         ref = ray.put(state)
