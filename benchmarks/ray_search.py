@@ -61,6 +61,12 @@ def main() -> None:
               f"Stage A {one['stage_a_s'] / two['stage_a_s']:.2f}x, whole command {one['wall_s'] / two['wall_s']:.2f}x")
         same = len(set(results.values())) == 1
         print(f"result.json byte-identical across the three runs: {same}")
+        if not same:  # which top-level fields differ (git_commit does when a commit lands mid-benchmark)
+            parsed = {k: json.loads(v) for k, v in results.items()}
+            ref = parsed["local, 2 workers"]
+            for name, r in parsed.items():
+                diff = sorted(k for k in ref.keys() | r.keys() if ref.get(k) != r.get(k))
+                print(f"  {name}: fields differing from the local run: {diff or 'none (formatting only)'}")
     load = os.getloadavg()
     print(f"load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}")
 
