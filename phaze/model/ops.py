@@ -40,7 +40,8 @@ class Op:
     """One operator of a layer graph.
 
     gemm: (B, N, M, C) = B independent `N x C @ C x M` products; MACs = B·N·M·C (DESIGN §3).
-    vector_ops: keys of the per-element cycle table (phaze/data/vector_cycles.csv) applied to `numel`
+    vector_ops: vector-op keys priced per element (phaze.cost.tables: phaze/data/vector_compositions.csv, or the
+        original's phaze/data/vector_cycles.csv) applied to `numel`
         elements; for a VECTOR op the fused chain, for a GEMM its fused epilogue (empty if none).
     pass_: which column of the cycle table prices `vector_ops` (fwd or bwd).
     row_elems: elements per row of the op's row reductions (a norm's hidden size, softmax's key length, the
