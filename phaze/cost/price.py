@@ -88,15 +88,22 @@ def _stack_bound(terms: list[NDArray[np.float64]], codes: list[int], detail: boo
     return stacked.max(axis=0), np.asarray(codes, dtype=np.int8)[which]
 
 
-def _gemm_columns(ops: list[Op], e: int) -> dict[str, NDArray[np.int64]]:
+def _cycles(ops: list[Op], acc: Accelerators) -> NDArray[np.float64]:
+    """Lane-cycles per element of each op's vector chain (a GEMM's fused epilogue), under hw.vector_cost_model."""
+    return np.array([cycles_per_element(op.vector_ops, op.pass_, op.name, model=acc.vector_cost_model,
+                                        row_elems=op.row_elems) for op in ops], dtype=np.float64)
+
+
+def _gemm_columns(ops: list[Op], acc: Accelerators) -> dict[str, NDArray[np.int64]]:
     for op in ops:
         if op.gemm is None:
             raise ValueError(f"op {op.name!r}: a GEMM op needs its (B, N, M, C) dims")
     dims = np.array([op.gemm for op in ops], dtype=np.int64).reshape(len(ops), 4)
     b, n, m, c = dims[:, 0], dims[:, 1], dims[:, 2], dims[:, 3]
     total = np.array([op.bytes_read + op.bytes_written for op in ops], dtype=np.int64)
+    e = acc.elem_bytes
     return {"b": b, "n": n, "m": m, "c": c, "extra": np.maximum(total - compulsory_bytes(b, n, m, c, e), 0),
-            "epi": np.array([cycles_per_element(op.vector_ops, op.pass_, op.name) for op in ops], dtype=np.int64),
+            "epi": _cycles(ops, acc),
             "numel": np.array([op.numel for op in ops], dtype=np.int64)}
 
 
@@ -148,7 +155,7 @@ def _gemm_mode(col: dict[str, NDArray[np.int64]], ops: list[Op], acc: Accelerato
 def _vector_mode(ops: list[Op], acc: Accelerators, single: bool, detail: bool,
                  ) -> tuple[NDArray[np.float64], Any, NDArray[np.float64], NDArray[np.float64]]:
     numel = np.array([op.numel for op in ops], dtype=np.int64)[None]
-    cyc = np.array([cycles_per_element(op.vector_ops, op.pass_, op.name) for op in ops], dtype=np.int64)[None]
+    cyc = _cycles(ops, acc)[None]
     nbytes = np.array([op.bytes_read + op.bytes_written for op in ops], dtype=np.float64)[None]
     first, inverse = _keyed(acc, VECTOR_SINGLE_KEY if single else VECTOR_INTRA_KEY)
     width = _col(acc, "vc_width", first)
@@ -196,7 +203,7 @@ def _price(ops: list[Op], acc: Accelerators, detail: bool) -> dict[str, Any]:
             continue
         kops = [ops[i] for i in k]
         if kind is OpKind.GEMM:
-            col = _gemm_columns(kops, acc.elem_bytes)
+            col = _gemm_columns(kops, acc)
             single, intra = (_gemm_mode(col, kops, acc, mode, detail) for mode in (True, False))
             single_over = _overhead_s(acc, np.where(col["epi"] > 0, 2, 1))[None]
         else:
