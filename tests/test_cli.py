@@ -125,7 +125,7 @@ def test_model_defined_by_a_new_yaml_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("hw", "expected"), [
-    ("search", {"candidates_total": 75_712, "candidates_kept": 29_360}),
+    ("search", {"candidates_total": 75_712 * 5, "candidates_kept": 115_894}),  # 5 bank counts per 2024 design
     ("tpuv4", {"peak_flops": 8 * 128 * 128 * 2 * 1.05e9}),
     ("a100", {"area_mm2": None, "hbm_bw_bytes_per_s": 2.039e12, "effective_hbm_bw_bytes_per_s": 2.039e12 * 0.883,
               "gemm_wave_tile": [256, 128], "effective_tp_link_bw_bytes_per_s": 300e9 * 0.783}),
