@@ -1,5 +1,5 @@
 """Per-element cycle costs of vector ops (phaze/data/vector_cycles.csv; the original's wham tables,
-reference/phaze-original.md §3.5). Lookups are strict: an unknown key is an error naming the known keys,
+docs/phaze-original.md §3.5). Lookups are strict: an unknown key is an error naming the known keys,
 never a silent zero (the original exited on unknown ops: §3.7)."""
 
 from __future__ import annotations
