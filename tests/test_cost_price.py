@@ -51,8 +51,6 @@ def check_against_reference(ops: list[Op], acc: Accelerators) -> None:
     assert single.shape == intra.shape == (len(acc), len(ops))
     for i in range(len(acc)):
         for j, op in enumerate(ops):
-            if op.kind is OpKind.GEMM:  # same float operations in the same order: bit for bit
-                assert (single[i, j], intra[i, j]) == (op_ref_s(op, acc, i, True), op_ref_s(op, acc, i, False)), (i, op)
             assert single[i, j] == pytest.approx(op_ref_s(op, acc, i, True), rel=1e-12, abs=0), (i, op)
             assert intra[i, j] == pytest.approx(op_ref_s(op, acc, i, False), rel=1e-12, abs=0), (i, op)
 
@@ -64,20 +62,21 @@ def test_vectorised_equals_reference_on_the_default_space(space: Accelerators) -
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), overhead=st.integers(0, 500),
-       glb_bw=st.one_of(st.none(), st.floats(1.0, 1e6)), hbm=st.floats(1e9, 1e13), node=st.integers(1, 16),
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), overhead=st.integers(0, 500), barrier=st.integers(0, 50),
+       bank_bytes=st.sampled_from([8, 32, 64, 128]), hbm=st.floats(1e9, 1e13), node=st.integers(1, 16),
        wave=st.one_of(st.none(), st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 200))),
        core=st.one_of(st.none(), st.floats(0.05, 1.0)))
-def test_vectorised_equals_reference_random_designs(seed: int, n: int, overhead: int, glb_bw: float | None,
-                                                    hbm: float, node: int, wave: tuple[int, int, int] | None,
-                                                    core: float | None) -> None:
+def test_vectorised_equals_reference_random_designs(seed: int, n: int, overhead: int, barrier: int,
+                                                    bank_bytes: int, hbm: float, node: int,
+                                                    wave: tuple[int, int, int] | None, core: float | None) -> None:
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n):
         w, d, wv = (int(2 ** rng.integers(1, 9)) for _ in range(3))
         cfg = HwConfig(name="r", n_tc=int(rng.integers(1, 600)), n_vc=int(rng.integers(1, 600)), tc_width=w,
-                       tc_depth=d, vc_width=wv, glb_mib=int(2 ** rng.integers(1, 8)), glb_bw_bytes_per_cycle=glb_bw,
-                       hbm_bw_bytes_per_s=hbm, op_overhead_cycles=overhead, node_size=node,
+                       tc_depth=d, vc_width=wv, glb_mib=int(2 ** rng.integers(1, 8)),
+                       glb_banks=int(rng.integers(1, 513)), glb_bank_bytes=bank_bytes, hbm_bw_bytes_per_s=hbm,
+                       op_issue_cycles=overhead, op_barrier_cycles=barrier, node_size=node,
                        gemm_wave_tile=None if wave is None else [wave[0], wave[1]],
                        gemm_wave_slots=None if wave is None else wave[2], attention_core_hbm_fraction=core)
         rows.append(Accelerators.from_config(cfg).row(0))

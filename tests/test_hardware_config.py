@@ -28,6 +28,8 @@ def composed() -> dict[str, object]:
         for name in (*DESIGNS, "search"):
             out[name] = compose(overrides=[f"+hw={name}"]).hw
         out["override"] = compose(overrides=["+hw=search", "hw.hbm_gib=64", "hw.space.n_tc.max=8"]).hw
+        out["search2024"] = compose(overrides=["+hw=search", "hw.area_model=phaze2024"]).hw
+        out["tpuv4_2024"] = compose(overrides=["+hw=tpuv4", "hw.area_model=phaze2024"]).hw
     return out
 
 
@@ -81,8 +83,12 @@ def test_gpu_numbers(composed: dict) -> None:
     ({"n_tc": 0}, "hw.n_tc"),
     ({"tc_width": 2.5}, "hw.tc_width"),
     ({"freq_hz": -1.0}, "hw.freq_hz"),
-    ({"glb_bw_bytes_per_cycle": 0.0}, "hw.glb_bw_bytes_per_cycle"),
-    ({"op_overhead_cycles": -3}, "hw.op_overhead_cycles"),
+    ({"glb_banks": 0}, "hw.glb_banks"),
+    ({"glb_bank_bytes": 1.5}, "hw.glb_bank_bytes"),
+    ({"tc_acc_rows_per_width": 3}, "hw.tc_acc_rows_per_width"),
+    ({"op_issue_cycles": -3}, "hw.op_issue_cycles"),
+    ({"op_barrier_cycles": 0.5}, "hw.op_barrier_cycles"),
+    ({"area_model": "cacti"}, "hw.area_model"),
     ({"link_latency_s": -1e-6}, "hw.link_latency_s"),
     ({"tc_achievable_fraction": 0.0}, "hw.tc_achievable_fraction"),
     ({"tc_achievable_fraction": 1.2}, "hw.tc_achievable_fraction"),
@@ -121,10 +127,15 @@ def test_validate_space_ranges() -> None:
 
 
 def test_inspect_summaries_from_composed_configs(composed: dict) -> None:
-    assert hardware_summary(composed["search"]) == {
+    # hw.area_model=phaze2024: the original's budget and enumeration
+    assert hardware_summary(composed["search2024"]) == {
         "name": "search", "candidates_total": 75_712, "candidates_kept": 29_360,
         "max_area_mm2": pytest.approx(278.826676, rel=1e-6)}
-    tpu = hardware_summary(composed["tpuv4"])  # vector cores: 1024 lanes -> 16 KiB local buffer (38,583 µm²)
+    # the physical model: 5 bank counts (1, 4, ..., 256) per 2024 candidate; the budget is tpuv4_phaze's area
+    phys = hardware_summary(composed["search"])
+    assert phys["candidates_total"] == 75_712 * 5
+    assert phys["max_area_mm2"] == pytest.approx(hardware_summary(composed["tpuv4_phaze"])["area_mm2"], rel=1e-12)
+    tpu = hardware_summary(composed["tpuv4_2024"])  # vector cores: 1024 lanes -> 16 KiB local buffer (38,583 µm²)
     assert tpu["peak_flops"] == 275_251_200_000_000.0 and tpu["vc_width"] == 1024
     assert tpu["area_mm2"] == pytest.approx(8 * (128**2 * 760.041386 + 446565.0) / 1e6
                                             + 2 * (1024 * 759.823853 + 38583.0) / 1e6 + 175.423, rel=1e-12)

@@ -96,20 +96,28 @@ def test_same_config_twice_gives_byte_identical_result(tmp_path: Path) -> None:
     assert not any(k.endswith("_s") for k in result["search"])  # no wall-clock field in result.json
 
 
-def test_shards_merge_into_the_single_job(tmp_path: Path) -> None:
-    one = _run(tmp_path, "one")
-    shards = [_run(tmp_path, f"s{i}", f"search.shard={i}/2") for i in range(2)]
+def test_shards_of_an_experiment_merge_into_the_single_jobs_bytes(tmp_path: Path) -> None:
+    # the experiment (experiment_name, model, HBM) is read from the shards' config: the merge command names none
+    exp = "+experiment=quickstart"
+    one = _run(tmp_path, "one", exp)
+    shards = [_run(tmp_path, f"s{i}", exp, f"search.shard={i}/2") for i in range(2)]
     merged = tmp_path / "merged"
     proc = run_cli("task=merge", f"merge.dirs=[{shards[0]},{shards[1]}]", f"hydra.run.dir={merged}", "tracking=none")
     assert proc.returncode == 0, proc.stderr[-2000:]
     a, b = (json.loads((d / "result.json").read_text()) for d in (one, merged))
-    assert a["best"] == b["best"] and a["baselines"] == b["baselines"]
-    assert {k: v for k, v in a["search"].items()} == {k: v for k, v in b["search"].items()}
-    # the best design's time split comes from the shard that searched it, and draws the same plot
-    assert a["best_layer_time_split"] == b["best_layer_time_split"]
-    assert (one / "time_split.png").read_bytes() == (merged / "time_split.png").read_bytes()
+    assert a["task"] == "search" and a["config_hash"] == b["config_hash"] and a["search"]["shard"] == "0/1"
+    assert set(a["baselines"]) == {"tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle"}
+    assert a["best_layer_time_split"]  # the best design's split comes from the shard that searched it
+    # the merged directory is the single job's: the same bytes, the same plots, the same table
+    for name in ("result.json", "pareto.png", "time_split.png"):
+        assert (one / name).read_bytes() == (merged / name).read_bytes(), name
     pd.testing.assert_frame_equal(pd.read_parquet(one / "candidates.parquet"),
                                   pd.read_parquet(merged / "candidates.parquet"))
+    shard_cfg = OmegaConf.load(shards[0] / "config.resolved.yaml")
+    merged_cfg = OmegaConf.load(merged / "config.resolved.yaml")
+    assert merged_cfg.experiment_name == "quickstart" and merged_cfg.search.shard == "0/1"
+    assert OmegaConf.masked_copy(merged_cfg, ["model", "hw", "parallelism", "solver"]) == \
+        OmegaConf.masked_copy(shard_cfg, ["model", "hw", "parallelism", "solver"])
 
 
 def test_killed_run_resumes_without_reevaluating(tmp_path: Path) -> None:

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 
 @dataclass
 class Pow2Range:
-    """Inclusive range of powers of two: min, 2·min, ..., max."""
+    """Inclusive range of powers of two: min, factor·min, factor²·min, ... up to max (factor a power of two)."""
 
     min: int = 1
     max: int = 1
+    factor: int = 2
 
 
 @dataclass
@@ -31,6 +32,8 @@ class SpaceConfig:
     tc_depth: Pow2Range = field(default_factory=lambda: Pow2Range(2, 256))
     vc_width: Pow2Range = field(default_factory=lambda: Pow2Range(2, 256))  # ignored when tied
     glb_mib: Pow2Range = field(default_factory=lambda: Pow2Range(2, 128))
+    # banks of the global buffer, each one access of hw.glb_bank_bytes per cycle (the buffer's bandwidth)
+    glb_banks: Pow2Range = field(default_factory=lambda: Pow2Range(1, 256, 4))
     tie_vc_width: bool = True  # W_vc = W (the original's enumeration)
     max_area_mm2: float | None = None  # null: the area of this config's top-level design (tpuv4_phaze)
     min_area_fraction: float = 0.3  # keep area >= fraction·max_area ...
@@ -48,12 +51,21 @@ class HwConfig:
     tc_depth: int = 128  # D: columns of each systolic array (output dimension M is tiled by D)
     vc_width: int = 128  # W_vc: lanes per vector core
     glb_mib: float = 128.0
-    glb_bw_bytes_per_cycle: float | None = None  # null: n_tc·(W + 2·D)·elem_bytes
+    # The global buffer is glb_banks banks of glb_bank_bytes port width, one access per bank per cycle:
+    # bandwidth = glb_banks·glb_bank_bytes bytes/cycle (bank conflicts ignored). Never derived from demand.
+    glb_banks: int = 96
+    glb_bank_bytes: int = 64
+    # fp32 accumulator rows per array row W of each tensor core, double-buffered (TPUv1: 4096 rows for a
+    # 256-wide array, Jouppi et al. ISCA 2017): an output block holds tc_acc_rows_per_width·W/2 rows.
+    tc_acc_rows_per_width: int = 16
     hbm_gib: float = 32.0
     hbm_bw_bytes_per_s: float = 1.2e12
     freq_hz: float = 1.05e9
     elem_bytes: int = 2
-    op_overhead_cycles: int = 0
+    # Issue and synchronisation cost of every GEMM / vector op: op_issue_cycles + op_barrier_cycles·log2(cores
+    # the op spans) (an assumption, not a measurement: benchmarks/control_cost.py prints its sensitivity).
+    op_issue_cycles: int = 0
+    op_barrier_cycles: int = 0
     # Fraction of the tensor-core peak a large dense GEMM sustains on the real part (measured, never fitted
     # to a workload); 1.0 for PHAZE's ideal template arrays. It scales GEMM compute time only, never peak.
     tc_achievable_fraction: float = 1.0
@@ -75,4 +87,7 @@ class HwConfig:
     dp_link_achievable_fraction: float = 1.0
     link_latency_s: float = 1e-6
     has_area: bool = True  # false for GPUs: the area model describes PHAZE's template only
+    # physical: arrays, accumulators, banked global buffer, crossbar and per-core control (DESIGN §4);
+    # phaze2024: the original PHAZE closed form (278.826676 mm² for tpuv4_phaze; banks not searched)
+    area_model: str = "physical"
     space: SpaceConfig | None = None

@@ -11,12 +11,15 @@ from typing import Any
 
 from phaze.config.errors import ConfigError
 
-POSITIVE_INTS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "elem_bytes", "node_size")
+POSITIVE_INTS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "elem_bytes", "node_size", "glb_banks",
+                 "glb_bank_bytes")
+NON_NEGATIVE_INTS = ("op_issue_cycles", "op_barrier_cycles")
+AREA_MODELS = ("physical", "phaze2024")
 POSITIVE_FLOATS = ("glb_mib", "hbm_gib", "hbm_bw_bytes_per_s", "freq_hz", "tp_link_bw_bytes_per_s",
                    "dp_link_bw_bytes_per_s")
 ACHIEVABLE_FRACTIONS = ("tc_achievable_fraction", "hbm_achievable_fraction", "tp_link_achievable_fraction",
                         "dp_link_achievable_fraction")
-SPACE_RANGES = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib")
+SPACE_RANGES = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "glb_banks")
 
 
 def _is_int(value: Any) -> bool:
@@ -54,6 +57,8 @@ def _validate_space(space: Any) -> None:
             value = getattr(rng, end)
             if not is_pow2(value):
                 raise ConfigError(f"hw.space.{name}.{end}", value, "a power of two >= 1")
+        if not is_pow2(rng.factor) or rng.factor < 2:
+            raise ConfigError(f"hw.space.{name}.factor", rng.factor, "a power of two >= 2 (the step between values)")
         if rng.min > rng.max:
             raise ConfigError(f"hw.space.{name}.min", rng.min, f"at most hw.space.{name}.max={rng.max}")
     if space.max_area_mm2 is not None and (not _is_number(space.max_area_mm2) or space.max_area_mm2 <= 0):
@@ -77,11 +82,15 @@ def validate(cfg: Any) -> None:
         value = getattr(cfg, name)
         if not _is_number(value) or value <= 0:
             raise ConfigError(f"hw.{name}", value, "a positive number")
-    bw = cfg.glb_bw_bytes_per_cycle
-    if bw is not None and (not _is_number(bw) or bw <= 0):
-        raise ConfigError("hw.glb_bw_bytes_per_cycle", bw, "null (n_tc·(W + 2·D)·elem_bytes) or > 0")
-    if not _is_int(cfg.op_overhead_cycles) or cfg.op_overhead_cycles < 0:
-        raise ConfigError("hw.op_overhead_cycles", cfg.op_overhead_cycles, "a non-negative integer")
+    for name in NON_NEGATIVE_INTS:
+        value = getattr(cfg, name)
+        if not _is_int(value) or value < 0:
+            raise ConfigError(f"hw.{name}", value, "a non-negative integer (cycles)")
+    rows = cfg.tc_acc_rows_per_width
+    if not _is_int(rows) or rows < 2 or rows % 2:
+        raise ConfigError("hw.tc_acc_rows_per_width", rows, "an even integer >= 2 (two buffers of rows per array row)")
+    if cfg.area_model not in AREA_MODELS:
+        raise ConfigError("hw.area_model", cfg.area_model, " | ".join(AREA_MODELS))
     for name in ACHIEVABLE_FRACTIONS:
         frac = getattr(cfg, name)
         if not _is_number(frac) or not 0.0 < frac <= 1.0:

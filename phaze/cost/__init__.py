@@ -10,8 +10,21 @@ from phaze.cost.collectives import (
     reduce_scatter_s,
     tp_link_bw,
 )
-from phaze.cost.price import price_graph, price_ops
+from phaze.cost.price import Priced, price_detail, price_graph, price_ops
 from phaze.cost.tables import UnknownVectorOpError, cycles_per_element
 
-__all__ = ["UnknownVectorOpError", "all_gather_s", "all_reduce_s", "collective_s", "cycles_per_element",
-           "p2p_s", "pipeline_send_s", "price_graph", "price_ops", "reduce_scatter_s", "tp_link_bw"]
+__all__ = [
+    "Priced",
+    "UnknownVectorOpError",
+    "all_gather_s",
+    "all_reduce_s",
+    "collective_s",
+    "cycles_per_element",
+    "p2p_s",
+    "pipeline_send_s",
+    "price_detail",
+    "price_graph",
+    "price_ops",
+    "reduce_scatter_s",
+    "tp_link_bw",
+]

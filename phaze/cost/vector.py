@@ -22,6 +22,17 @@ def vector_seconds(numel: ArrayLike, cycles_per_element: ArrayLike, bytes_: Arra
     return np.maximum(t_compute, t_memory)
 
 
+def vector_terms(numel: ArrayLike, cycles_per_element: ArrayLike, bytes_: ArrayLike, *, lanes: ArrayLike,
+                 hbm_bw_bytes_per_s: ArrayLike, glb_bw_bytes_per_s: ArrayLike, freq_hz: float,
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """(t_compute, t_hbm, t_glb): `ceil(numel·c_op / lanes) / f`, and the op's bytes through HBM and through the
+    global buffer on their way to and from the lanes (DESIGN §5); the op lasts the largest."""
+    work = np.asarray(numel, dtype=np.int64) * np.asarray(cycles_per_element, dtype=np.int64)
+    t_compute = (ceil_div(work, lanes) / freq_hz).astype(np.float64)
+    nbytes = np.asarray(bytes_, dtype=np.float64)
+    return t_compute, nbytes / hbm_bw_bytes_per_s, nbytes / glb_bw_bytes_per_s
+
+
 def epilogue_seconds(numel: ArrayLike, cycles_per_element: ArrayLike, *, lanes: ArrayLike,
                      freq_hz: float) -> NDArray[np.float64]:
     """Element-wise epilogue of a fused GEMM: `numel·Σc_epilogue / lanes / f` (DESIGN §3, §5). Its bytes

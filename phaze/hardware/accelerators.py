@@ -9,27 +9,25 @@ reports and tests.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import cached_property
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from phaze.config.hw_rules import validate
-from phaze.hardware.area import area_mm2
-from phaze.hardware.design import FLOP_PER_MAC, Accelerator
+from phaze.hardware.design import ACC_BUFFERS, FLOP_PER_MAC, Accelerator
 from phaze.hardware.space import (
     BYTES_PER_GIB,
     area_window,
-    default_glb_bw,
     design_area_mm2,
     glb_mib_to_bytes,
+    grid_area_mm2,
     max_area_mm2,
     space_grid,
 )
 
-ROW_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_bytes", "glb_bw_bytes_per_cycle",
-              "area_mm2")
+ROW_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_bytes", "glb_banks",
+              "glb_bw_bytes_per_cycle", "area_mm2")
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,13 +40,17 @@ class Accelerators:
     tc_depth: NDArray[np.int64]
     vc_width: NDArray[np.int64]
     glb_bytes: NDArray[np.int64]
+    glb_banks: NDArray[np.int64]
     glb_bw_bytes_per_cycle: NDArray[np.float64]
     area_mm2: NDArray[np.float64]
     freq_hz: float
     hbm_bytes: int
     hbm_bw_bytes_per_s: float
     elem_bytes: int
-    op_overhead_cycles: int
+    glb_bank_bytes: int
+    tc_acc_rows_per_width: int
+    op_issue_cycles: int
+    op_barrier_cycles: int
     tc_achievable_fraction: float
     node_size: int
     tp_link_bw_bytes_per_s: float
@@ -94,24 +96,34 @@ class Accelerators:
         """n_tc·W·D·2·f per candidate."""
         return (self.n_tc * self.tc_width * self.tc_depth * FLOP_PER_MAC).astype(np.float64) * self.freq_hz
 
-    @cached_property
-    def tc_groups(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """(first row of each distinct tensor-core config, inverse map row -> config).
+    @property
+    def tc_block_rows(self) -> NDArray[np.int64]:
+        """Rows of one accumulator buffer's output block per candidate (`Accelerator.tc_block_rows`)."""
+        return self.tc_acc_rows_per_width * self.tc_width // ACC_BUFFERS
 
-        GEMM cost depends only on (n_tc, W, D, glb_bytes, glb_bw), so it is priced once per distinct
-        config (4,186 of the default 29,360 candidates) and broadcast back.
+    @property
+    def n_cores(self) -> NDArray[np.int64]:
+        """n_tc + n_vc: the cores that share the global buffer's capacity and bandwidth and HBM."""
+        return self.n_tc + self.n_vc
+
+    def groups(self, *names: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(first row of each distinct combination of the row fields `names`, inverse map row -> group).
+
+        An op's cost in a mode depends on a few fields only (all-core GEMMs on n_tc, W, D, buffer and banks:
+        4,186 groups of the 2024 space), so it is priced once per group and broadcast back.
         """
-        key = np.stack([self.n_tc, self.tc_width, self.tc_depth, self.glb_bytes,
-                        self.glb_bw_bytes_per_cycle.view(np.int64)], axis=1)
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        return first, inverse.reshape(-1)
-
-    @cached_property
-    def vc_groups(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """(first row of each distinct (n_vc, W_vc), inverse map): vector-op cost depends only on these."""
-        key = np.stack([self.n_vc, self.vc_width], axis=1)
-        _, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        return first, inverse.reshape(-1)
+        cache: dict[tuple[str, ...], tuple[NDArray[np.int64], NDArray[np.int64]]] = self.__dict__.setdefault(
+            "_groups", {})
+        if names not in cache:
+            code = np.zeros(len(self), dtype=np.int64)
+            for name in names:  # mixed-radix code of each column's rank: one 1-D unique instead of a row sort
+                values = np.asarray(getattr(self, name))
+                _, rank = np.unique(values.view(np.int64) if values.dtype == np.float64 else values,
+                                    return_inverse=True)
+                code = code * (int(rank.max(initial=0)) + 1) + rank.reshape(-1)
+            _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+            cache[names] = (first, inverse.reshape(-1))
+        return cache[names]
 
     @classmethod
     def from_rows(cls, rows: list[Accelerator]) -> Accelerators:
@@ -131,29 +143,27 @@ class Accelerators:
     @classmethod
     def from_config(cls, hw: Any) -> Accelerators:
         """Fixed design (`hw.space` null): one row; `hw=search`: the kept candidates in enumeration order
-        (C order over n_tc, n_vc, W, D, [W_vc,] glb — deterministic)."""
+        (C order over n_tc, n_vc, W, D, [W_vc,] glb, [banks] — deterministic)."""
         validate(hw)
         if hw.space is None:
             cols = {name: np.array([getattr(hw, name)], dtype=np.int64)
-                    for name in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width")}
+                    for name in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_banks")}
             cols["glb_bytes"] = np.array([glb_mib_to_bytes(hw.glb_mib)], dtype=np.int64)
             area = design_area_mm2(hw) if hw.has_area else np.nan
             cols["area_mm2"] = np.array([area], dtype=np.float64)
         else:
-            grid = space_grid(hw.space)
-            area = area_mm2(grid["n_tc"], grid["n_vc"], grid["tc_width"], grid["tc_depth"],
-                            grid["vc_width"], grid["glb_bytes"], prefix="hw.space.")
+            grid = space_grid(hw.space, hw)
+            area = grid_area_mm2(grid, hw, prefix="hw.space.")
             keep = np.flatnonzero(area_window(area, grid["n_tc"], grid["n_vc"], hw.space, max_area_mm2(hw)))
             cols = {name: arr[keep] for name, arr in grid.items()}
             cols["area_mm2"] = area[keep]
-        if hw.glb_bw_bytes_per_cycle is None:
-            glb_bw = default_glb_bw(cols["n_tc"], cols["tc_width"], cols["tc_depth"], hw.elem_bytes)
-        else:
-            glb_bw = np.full(len(cols["n_tc"]), hw.glb_bw_bytes_per_cycle)
+        glb_bw = cols["glb_banks"] * int(hw.glb_bank_bytes)
         return cls(**cols, glb_bw_bytes_per_cycle=np.asarray(glb_bw, dtype=np.float64),
                    freq_hz=float(hw.freq_hz), hbm_bytes=round(hw.hbm_gib * BYTES_PER_GIB),
                    hbm_bw_bytes_per_s=float(hw.hbm_bw_bytes_per_s) * float(hw.hbm_achievable_fraction),
-                   elem_bytes=int(hw.elem_bytes), op_overhead_cycles=int(hw.op_overhead_cycles),
+                   elem_bytes=int(hw.elem_bytes), glb_bank_bytes=int(hw.glb_bank_bytes),
+                   tc_acc_rows_per_width=int(hw.tc_acc_rows_per_width), op_issue_cycles=int(hw.op_issue_cycles),
+                   op_barrier_cycles=int(hw.op_barrier_cycles),
                    tc_achievable_fraction=float(hw.tc_achievable_fraction), node_size=int(hw.node_size),
                    tp_link_bw_bytes_per_s=float(hw.tp_link_bw_bytes_per_s) * float(hw.tp_link_achievable_fraction),
                    dp_link_bw_bytes_per_s=float(hw.dp_link_bw_bytes_per_s) * float(hw.dp_link_achievable_fraction),

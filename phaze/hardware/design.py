@@ -10,6 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 FLOP_PER_MAC = 2
+# A tensor core's accumulator is two buffers (one filling, one draining to the global buffer), as TPUv1's
+# 4096 rows were 2 x 2048 so the compiler could double-buffer (Jouppi et al., ISCA 2017, §2).
+ACC_BUFFERS = 2
+# Partial sums are fp32: TPUv1's accumulators are 32-bit (Jouppi et al., ISCA 2017, §2), as are the MXU
+# result buffers of later TPUs (jax-ml scaling book, "TPUs": bf16 x bf16 -> f32).
+ACC_ELEM_BYTES = 4
 
 
 @dataclass(frozen=True)
@@ -26,13 +32,17 @@ class Accelerator:
     tc_depth: int
     vc_width: int
     glb_bytes: int
-    glb_bw_bytes_per_cycle: float
+    glb_banks: int
+    glb_bw_bytes_per_cycle: float  # glb_banks·glb_bank_bytes
     area_mm2: float  # NaN when the design has no area (GPUs)
     freq_hz: float
     hbm_bytes: int
     hbm_bw_bytes_per_s: float
     elem_bytes: int
-    op_overhead_cycles: int
+    glb_bank_bytes: int
+    tc_acc_rows_per_width: int
+    op_issue_cycles: int
+    op_barrier_cycles: int
     tc_achievable_fraction: float
     node_size: int
     tp_link_bw_bytes_per_s: float
@@ -48,6 +58,11 @@ class Accelerator:
         """The HBM rate an attention-core op streams at (the chip's own where none is measured; a measured
         rate is always > 0, `hw_rules.validate`)."""
         return self.attention_hbm_bw_bytes_per_s or self.hbm_bw_bytes_per_s
+
+    @property
+    def tc_block_rows(self) -> int:
+        """Rows of the output block one accumulator buffer holds: tc_acc_rows_per_width·W / ACC_BUFFERS."""
+        return self.tc_acc_rows_per_width * self.tc_width // ACC_BUFFERS
 
     @property
     def peak_flops(self) -> float:

@@ -40,6 +40,8 @@ class PassTimes:
     refined_ns: NDArray[np.int64]  # the solver's makespan where refined, else the greedy one
     optimal: NDArray[np.bool_]  # proven optimal (greedy met a bound, or CP-SAT proved it)
     schedules: dict[int, Schedule] = field(default_factory=dict)  # the solver's schedule where refined
+    graph: LayerGraph | None = None  # what was priced, on `acc`: kept to explain a schedule (time_split)
+    acc: Accelerators | None = None
 
     def schedule(self, c: int) -> Schedule:
         """Candidate c's schedule behind `seconds`: the solver's where refined, else the greedy one."""
@@ -49,7 +51,7 @@ class PassTimes:
     def of(cls, graph: LayerGraph, acc: Accelerators) -> PassTimes:
         single, intra = price_graph(graph, acc)
         space = schedule_space(build_problem(graph, single, intra, acc.n_tc, acc.n_vc))
-        return cls(space, space.greedy_ns.copy(), space.closed.copy())
+        return cls(space, space.greedy_ns.copy(), space.closed.copy(), graph=graph, acc=acc)
 
     @property
     def bound_s(self) -> NDArray[np.float64]:

@@ -17,7 +17,7 @@ from phaze.placement.layer_times import LayerTimes
 from phaze.placement.problem import LayerChain, PlacementSpec
 from phaze.placement.result import Infeasible, Placement
 from phaze.placement.stages import stage_params
-from phaze.placement.time_split import iteration_split, layer_time_split
+from phaze.placement.time_split import block_bound, iteration_split, layer_time_split
 
 
 def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
@@ -66,6 +66,8 @@ def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_tota
     }
     if times is not None:
         out["layer_time_split"] = layer_time_split(times)
+        if (bound := block_bound(out["layer_time_split"])) is not None:
+            out["bound"] = bound
     return out
 
 

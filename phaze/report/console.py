@@ -163,3 +163,17 @@ def print_time_split(entry: dict[str, Any], console: Console) -> None:
     console.print(f"iteration {entry['iteration_s']:.4g} s = pipeline steady {it['steady_s']:.4g} s"
                   f" + bubble {it['bubble_s']:.4g} s + data-parallel all-reduce {it['allreduce_s']:.4g} s"
                   f" + optimizer step {it['optimizer_s']:.4g} s")
+
+
+BOUND_LABELS = {"compute": "compute", "global_buffer": "buffer bw", "hbm": "HBM bw", "vector": "vector",
+                "link": "links", "control": "control"}
+
+
+def bound_line(bound: dict[str, float]) -> str:
+    """One line of a block's busy-time shares by binding resource and its peak bandwidth use
+    (`placement.time_split.block_bound`), largest first."""
+    parts = sorted(((bound[k], label) for k, label in BOUND_LABELS.items() if bound.get(k, 0.0) >= 0.005),
+                   reverse=True)
+    shares = ", ".join(f"{label} {share:.0%}" for share, label in parts)
+    return f"{shares} (peak HBM {bound['hbm_peak']:.0%}, buffer {bound['glb_peak']:.0%})"
+

@@ -4,22 +4,31 @@ The key is a SHA-256 of what determines a result: the op DAG's resource classes 
 durations of both modes, the core counts, and the solver settings that can change the answer — never
 op names, the candidate's index or the layer's name, so identical problems (e.g. the same layer on two
 designs that price it identically) share an entry. Entries live in memory and, optionally, as one JSON
-file each under a directory (the search points it at `outputs/cache/`), written atomically so a killed
-run never leaves a torn entry; a restarted run re-uses everything it finished.
+file each under a directory (the search points it at `outputs/cache/`), written atomically and fsynced
+(`phaze.atomic_file`) so a killed run never leaves a torn entry; a restarted run re-uses everything it
+finished. An entry read back from disk is checked before it is used (it parses, has every field, and, when
+the instance is known, is a valid schedule of it with the recorded makespan); one that is not, e.g. an
+empty or truncated file left by a crash of the machine or a full disk, is reported in one line and treated
+as a miss, so the caller recomputes it and `put` overwrites it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from phaze.atomic_file import write_atomic
 from phaze.config.solver import SolverConfig
+from phaze.schedule.check import ScheduleError, check_schedule
 from phaze.schedule.instance import Instance
-from phaze.schedule.result import Schedule
+from phaze.schedule.result import FEASIBLE, INFEASIBLE, OPTIMAL, Schedule
+
+log = logging.getLogger(__name__)
 
 # Bump when the meaning of a cached result changes (model, rounding, statuses).
 CACHE_VERSION = 4  # 4: the phase bound settles candidates CP-SAT left feasible
@@ -61,8 +70,9 @@ class ScheduleCache:
         if sched is None and self.directory is not None:
             path = self._path(key)
             if path.is_file():
-                sched = Schedule.from_dict(json.loads(path.read_text()))
-                self._mem[key] = sched
+                sched = read_entry(path, inst)
+                if sched is not None:
+                    self._mem[key] = sched
         if sched is None:
             self.misses += 1
             return None
@@ -75,12 +85,45 @@ class ScheduleCache:
         self._mem[key] = sched
         if self.directory is None:
             return
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump(sched.to_dict(), f, sort_keys=True)
-        os.replace(tmp, path)
+        write_atomic(self._path(key), json.dumps(sched.to_dict(), sort_keys=True))
 
     def __len__(self) -> int:
         return len(self._mem)
+
+
+class CorruptEntry(ValueError):
+    """A cache file that cannot be what was written: what is wrong with it, in a few words."""
+
+
+def read_entry(path: Path, inst: Instance | None = None) -> Schedule | None:
+    """The schedule stored at `path`, or None (after one warning line) if the file is corrupt."""
+    try:
+        return _parse_entry(path.read_bytes(), inst)
+    except CorruptEntry as err:
+        log.warning("corrupt schedule cache entry %s (%s): recomputing it", path, err)
+        return None
+
+
+def _parse_entry(blob: bytes, inst: Instance | None) -> Schedule:
+    if not blob.strip():
+        raise CorruptEntry("empty file")
+    try:
+        d: Any = json.loads(blob)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptEntry(f"not JSON: {err}") from None
+    if not isinstance(d, dict):
+        raise CorruptEntry("not a JSON object")
+    try:
+        sched = Schedule.from_dict(d)
+    except (TypeError, KeyError) as err:
+        raise CorruptEntry(f"wrong fields: {err}") from None
+    if sched.status not in (OPTIMAL, FEASIBLE, INFEASIBLE):
+        raise CorruptEntry(f"unknown status {sched.status!r}")
+    if inst is not None and sched.status != INFEASIBLE:
+        try:
+            makespan = check_schedule(inst, sched.starts_ns, sched.modes)
+        except (ScheduleError, TypeError, ValueError, IndexError) as err:  # wrong values, wrong types
+            raise CorruptEntry(f"not a valid schedule of the problem: {err}") from None
+        if makespan != sched.makespan_ns:
+            raise CorruptEntry(f"makespan {sched.makespan_ns} differs from its schedule's {makespan}")
+    return sched

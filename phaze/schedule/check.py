@@ -48,3 +48,32 @@ def check_schedule(inst: Instance, starts: Sequence[int], modes: Sequence[int]) 
                 raise ScheduleError(f"{name} over capacity at t={t} ns: {used} > {caps[r]} "
                                     f"({', '.join(inst.names[k] for k in running)})")
     return max(ends, default=0)
+
+
+# Relative float noise allowed on a summed bandwidth fraction (the shares add up to exactly 1 in theory).
+BANDWIDTH_REL_TOL = 1e-9
+
+
+def check_bandwidth(inst: Instance, starts: Sequence[int], modes: Sequence[int],
+                    traffic: Sequence[tuple[float, float]], bw_bytes_per_s: float, name: str) -> float:
+    """Peak fraction of one shared bandwidth (HBM or the global buffer) that the running ops of a schedule draw;
+    raises ScheduleError above 100%.
+
+    `traffic[i]` is op i's (single-mode, intra-mode) bytes; an op draws bytes / duration on average over its
+    interval (the cost model's durations are at least that long, `phaze.cost.price`). Usage only rises at a
+    start, so the peak is at one.
+    """
+    draw = []
+    for i in range(inst.n):
+        d = inst.raw_duration(i, modes[i])
+        nbytes = traffic[i][0] if modes[i] == MODE_SINGLE else traffic[i][1]
+        draw.append(nbytes / (d / 1e9) / bw_bytes_per_s if d > 0 else 0.0)
+    peak = 0.0
+    for t in sorted({starts[i] for i in range(inst.n) if inst.raw_duration(i, modes[i]) > 0}):
+        running = [k for k in range(inst.n) if starts[k] <= t < starts[k] + inst.raw_duration(k, modes[k])]
+        used = sum(draw[k] for k in running)
+        if used > 1.0 + BANDWIDTH_REL_TOL:
+            raise ScheduleError(f"{name} bandwidth over 100% at t={t} ns: {100 * used:.3f}% "
+                                f"({', '.join(inst.names[k] for k in running)})")
+        peak = max(peak, used)
+    return peak

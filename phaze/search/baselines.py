@@ -52,7 +52,7 @@ def spotlight_objective(space: SpaceTimes, microbatch: int) -> NDArray[np.float6
 
 
 def design_features(acc: Accelerators) -> NDArray[np.float64]:
-    cols = [getattr(acc, f).astype(np.float64) for f in DESIGN_FIELDS] + [acc.glb_bytes.astype(np.float64)]
+    cols = [getattr(acc, f).astype(np.float64) for f in (*DESIGN_FIELDS, "glb_bytes", "glb_banks")]
     return np.log2(np.stack(cols, axis=1))
 
 
@@ -77,6 +77,7 @@ class Baselines:
         out["area_mm2"] = None if np.isnan(ev.acc.area_mm2[0]) else float(ev.acc.area_mm2[0])
         out["design"] = {f: int(getattr(ev.acc, f)[0]) for f in DESIGN_FIELDS}
         out["design"]["glb_mib"] = float(ev.acc.glb_bytes[0]) / 2**20
+        out["design"]["glb_banks"] = int(ev.acc.glb_banks[0])
         return out
 
     def fixed(self, hbm_gib: float) -> dict[str, Any]:

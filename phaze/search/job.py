@@ -1,14 +1,17 @@
 """One search job: Stage A, the plan, chunks over worker processes, the chunk cache (DESIGN §8).
 
-Finished chunks are written to `<cache>/chunks/<k>.json` (atomically) as soon as they finish, so a run
-killed at any point and restarted with the same config re-evaluates no finished chunk; CP-SAT schedules
-are cached by content under `<cache>/schedules/`. Workers are forked after Stage A and the plan, so they
-share the arrays; each evaluates an interleaved slice of a chunk, and results are put back in plan order.
+Finished chunks are written to `<cache>/chunks/<k>.json` (atomically, fsynced) as soon as they finish, so a
+run killed at any point and restarted with the same config re-evaluates no finished chunk; CP-SAT schedules
+are cached by content under `<cache>/schedules/`. A chunk file that is not what this plan would write (empty,
+truncated, not JSON, wrong fields, or other pairs than the chunk's) is reported in one line and recomputed.
+Workers are forked after Stage A and the plan, so they share the arrays; each evaluates an interleaved slice
+of a chunk, and results are put back in plan order.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import multiprocessing as mp
 import os
 import threading
@@ -22,6 +25,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from phaze.atomic_file import write_atomic
 from phaze.config.model import ModelConfig
 from phaze.config.parallelism import ParallelismConfig
 from phaze.config.search import SearchConfig, parse_shard
@@ -30,11 +34,13 @@ from phaze.hardware import Accelerators
 from phaze.placement.settings import Setting, settings
 from phaze.schedule import ScheduleCache
 from phaze.search.engine import run_chunks
-from phaze.search.pair import PairResult, evaluate_pair
+from phaze.search.pair import FEASIBLE, INFEASIBLE, OPTIMAL, PRUNED, PRUNED_DP, PairResult, evaluate_pair
 from phaze.search.plan import Plan, make_plan
 from phaze.search.space_times import SpaceTimes
 
 _WORKER: dict[str, Any] = {}  # the state forked workers evaluate against
+log = logging.getLogger(__name__)
+PAIR_STATUSES = (PRUNED, PRUNED_DP, OPTIMAL, FEASIBLE, INFEASIBLE)
 
 
 @dataclass
@@ -78,23 +84,50 @@ def _chunk_file(cache_dir: Path | None, k: int) -> Path | None:
     return None if cache_dir is None else cache_dir / "chunks" / f"{k:06d}.json"
 
 
-def _load_done(cache_dir: Path | None) -> dict[int, list[PairResult]]:
+def _load_done(cache_dir: Path | None, plan: Plan, member: NDArray[np.bool_]) -> dict[int, list[PairResult]]:
+    """The chunks finished by an earlier run of this config; a corrupt file is reported and left out."""
     done: dict[int, list[PairResult]] = {}
     if cache_dir is None or not (cache_dir / "chunks").is_dir():
         return done
+    expected = {k: positions[member[plan.candidate[positions]]] for k, positions in plan.chunks()}
     for path in sorted((cache_dir / "chunks").glob("*.json")):
-        done[int(path.stem)] = [PairResult(**row) for row in json.loads(path.read_text())]
+        k = int(path.stem) if path.stem.isdigit() else -1
+        if k not in expected:
+            log.warning("stray chunk cache file %s (no chunk %s in this plan): ignoring it", path, path.stem)
+            continue
+        try:
+            done[k] = _read_chunk(path.read_bytes(), plan, expected[k])
+        except ValueError as err:
+            log.warning("corrupt chunk cache entry %s (%s): recomputing it", path, err)
     return done
+
+
+def _read_chunk(blob: bytes, plan: Plan, positions: NDArray[np.int64]) -> list[PairResult]:
+    """A chunk file's pairs; ValueError (what is wrong) unless it holds exactly the chunk's pairs, in order."""
+    if not blob.strip():
+        raise ValueError("empty file")
+    try:
+        rows: Any = json.loads(blob)
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"not JSON: {err}") from None
+    if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+        raise ValueError("not a list of pair records")
+    try:
+        pairs = [PairResult(**row) for row in rows]
+    except TypeError as err:
+        raise ValueError(f"wrong fields: {err}") from None
+    want = list(zip(plan.candidate[positions].tolist(), plan.setting[positions].tolist(), strict=True))
+    if [(r.candidate, r.setting) for r in pairs] != want:
+        raise ValueError(f"{len(pairs)} pairs that are not the chunk's {len(want)}")
+    if any(r.status not in PAIR_STATUSES for r in pairs):
+        raise ValueError("a pair with an unknown status")
+    return pairs
 
 
 def _save_chunk(cache_dir: Path | None, k: int, results: list[PairResult]) -> None:
     path = _chunk_file(cache_dir, k)
-    if path is None:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([r.as_dict() for r in results]))
-    os.replace(tmp, path)
+    if path is not None:
+        write_atomic(path, json.dumps([r.as_dict() for r in results]))
 
 
 ProgressHook = Callable[[int, int, float], None]  # (pairs done, pairs total, best throughput)
@@ -116,7 +149,7 @@ def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig,
     member = (np.arange(len(acc)) % shards) == shard
     t2 = time.perf_counter()
     sched_cache = ScheduleCache(cache_dir / SCHEDULES_DIR if cache_dir is not None else None)
-    done = _load_done(cache_dir)
+    done = _load_done(cache_dir, plan, member)
     cached = len(done)
     _WORKER.update(space=space, plan=plan, par=par, solver=solver, cache=sched_cache)
     total = int(member[plan.candidate].sum())

@@ -35,7 +35,8 @@ def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResu
         if r.achieved > 0 and (cur is None or r.achieved > cur.achieved):
             best[r.candidate] = r
     rows: dict[str, list[Any]] = {k: [] for k in (
-        "index", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "area_mm2", "status",
+        "index", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "glb_banks", "glb_bw_bytes_per_cycle",
+        "area_mm2", "status",
         "throughput_samples_s", "throughput_upper_bound", "memory_per_device_bytes", "iteration_s", "gap",
         *PLACEMENT_COLUMNS, "stages")}
     for c in idx:
@@ -44,6 +45,8 @@ def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResu
         for f in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width"):
             rows[f].append(int(getattr(acc, f)[c]))
         rows["glb_mib"].append(float(acc.glb_bytes[c]) / 2**20)
+        rows["glb_banks"].append(int(acc.glb_banks[c]))
+        rows["glb_bw_bytes_per_cycle"].append(float(acc.glb_bw_bytes_per_cycle[c]))
         rows["area_mm2"].append(float(acc.area_mm2[c]))
         status = STATUS_OF_PAIR[r.status] if r is not None else ("pruned" if planned[c] else "infeasible")
         rows["status"].append(status)

@@ -11,7 +11,7 @@ from phaze.config.model import ModelConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.model.summary import kaplan_train_flops_per_token
-from phaze.placement.time_split import schedule_split
+from phaze.placement.time_split import pass_split
 from phaze.schedule import ScheduleCache
 from phaze.search.results import PLACEMENT_COLUMNS
 from phaze.search.space_times import SpaceTimes
@@ -27,7 +27,7 @@ def best_entry(row: pd.Series | None, acc: Accelerators, model: ModelConfig, par
     flops = kaplan_train_flops_per_token(params_total, model.layers, model.seq_len, model.hidden)
     return {
         "index": c,
-        "hardware": {f: int(row[f]) for f in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width")}
+        "hardware": {f: int(row[f]) for f in ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_banks")}
         | {"glb_mib": float(row["glb_mib"]), "peak_flops": float(acc.peak_flops[c])},
         "area_mm2": float(row["area_mm2"]),
         "placement": {k: (row[k] if k == "recompute" else int(row[k])) for k in PLACEMENT_COLUMNS}
@@ -49,5 +49,5 @@ def best_time_split(space: SpaceTimes, best: dict[str, Any], solver: SolverConfi
     c, p = int(best["index"]), best["placement"]
     schedules = space.schedules(int(p["microbatch"]), int(p["tensor"]), c, solver, cache)
     times = space.times[(int(p["microbatch"]), int(p["tensor"]))]
-    return {kind: {name: schedule_split(getattr(times[kind], name).space.problem, sched, c)
+    return {kind: {name: pass_split(getattr(times[kind], name), c, sched)
                    for name, sched in zip(("fwd", "bwd"), schedules[kind], strict=True)} for kind in schedules}

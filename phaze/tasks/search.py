@@ -15,9 +15,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from phaze.config import as_object
 from phaze.hardware import Accelerators, hardware_summary
+from phaze.hardware.space import boundary_axes
 from phaze.model import build_model
 from phaze.model.summary import model_summary
-from phaze.report.console import print_layer_split
+from phaze.placement.time_split import block_bound
+from phaze.report.console import bound_line, print_layer_split
 from phaze.report.plots import pareto_plot
 from phaze.report.time_plot import time_split_plot
 from phaze.schedule import ScheduleCache
@@ -105,6 +107,7 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     result: dict[str, Any] = {"task": str(cfg.task.name), "model": model, "hardware": hardware_summary(cfg.hw),
                               "best": best}
     if baselines is not None:
+        baselines = _baseline_order(baselines, list(cfg.search.baselines))
         for entry in baselines.values():
             entry["speedup"] = speedup(best, entry)
         result["baselines"] = baselines
@@ -112,6 +115,10 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     split = time_split(best) if time_split is not None and isinstance(best, dict) else None
     if split is not None:
         result["best_layer_time_split"] = split
+        if isinstance(best, dict) and (bound := block_bound(split)) is not None:
+            best["bound"] = bound
+    if isinstance(best, dict):
+        best["on_boundary"] = boundary_axes(best["hardware"], cfg.hw.space, cfg.hw)
     out_dir.mkdir(parents=True, exist_ok=True)
     df.to_parquet(out_dir / "candidates.parquet", index=False)
     _plot(out_dir, df, result)
@@ -121,6 +128,14 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     write_run_files(out_dir, cfg, result, timings | {"total_s": time.perf_counter() - start})
     _print(result, out_dir)
     return result
+
+
+def _baseline_order(baselines: dict[str, Any], fixed: list[str]) -> dict[str, Any]:
+    """The fixed designs in `search.baselines` order, then the others (Spotlight's) by name: the same order
+    (so the same plot colours and console lines) whether the entries were just computed or read back from a
+    shard's result.json, whose keys are sorted."""
+    rank = {name: i for i, name in enumerate(fixed)}
+    return dict(sorted(baselines.items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0])))
 
 
 def _closed_share(run_: Any) -> float:
@@ -148,11 +163,18 @@ def _print(result: dict[str, Any], out_dir: Path) -> None:
               f"b={p['microbatch']} recompute={p['recompute']}")
     else:
         print(f"best design: {best}")
+    if isinstance(best, dict) and "bound" in best:
+        print(f"  block time bound by: {bound_line(best['bound'])}")
+    if isinstance(best, dict) and best.get("on_boundary"):
+        axes = ", ".join(f"{a}={best['hardware'][a]:g} ({end})" for a, end in best["on_boundary"].items())
+        print(f"warning: the best design is on the boundary of the searched space: {axes}")
     for name, entry in result.get("baselines", {}).items():
         b = entry.get("best")
         thr = f"{b['throughput_samples_s']:,.1f} samples/s" if isinstance(b, dict) else str(b)
         sp = entry.get("speedup")
         print(f"  {name:17s} {thr}" + (f"  (phaze best is {sp:.2f}x)" if sp else ""))
+        if isinstance(b, dict) and "bound" in b:
+            print(f"  {'':17s} block time bound by: {bound_line(b['bound'])}")
     if "best_layer_time_split" in result:
         print_layer_split(result["best_layer_time_split"], "time per layer pass of the best design")
     s = result["search"]

@@ -20,7 +20,7 @@ from phaze.tracking.values import SUMMARY_METRICS, log_metric_batches, log_value
 STEP_METRICS = ("throughput_samples_s", "area_mm2", "memory_per_device_bytes")
 STEP_PREFIX = "candidate/"  # step metrics must not share the summary keys (MLflow shows a key's last step)
 # Mirrors phaze.search.results (not imported: the Hydra callback imports this module in every run).
-DESIGN_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib")
+DESIGN_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "glb_banks")
 PLACEMENT_FIELDS = ("data", "pipeline", "tensor", "microbatch", "recompute", "stages")
 INTEGER_FIELDS = ("index", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "data", "pipeline", "tensor",
                   "microbatch")

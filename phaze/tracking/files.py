@@ -16,6 +16,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 import phaze
+from phaze.atomic_file import write_atomic
 
 
 def resolved_yaml(cfg: DictConfig) -> str:
@@ -41,8 +42,11 @@ def config_hash(cfg: DictConfig) -> str:
 
 
 def git_commit() -> str | None:
-    """The commit of the phaze checkout, when it is one; None for an installed copy."""
+    """The commit of the phaze checkout, when it is one; None for an installed copy (site-packages has no
+    pyproject.toml, and may sit inside some other git repository, whose commit is not phaze's)."""
     root = Path(phaze.__file__).resolve().parent.parent
+    if not (root / "pyproject.toml").is_file():
+        return None
     try:
         out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                              timeout=5, check=False)
@@ -56,11 +60,8 @@ def provenance(cfg: DictConfig) -> dict[str, Any]:
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
-    """Deterministic JSON (sorted keys, fixed indentation), written atomically via a temporary file."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    tmp.replace(path)
-    return path
+    """Deterministic JSON (sorted keys, fixed indentation), written atomically and durably (`write_atomic`)."""
+    return write_atomic(path, json.dumps(data, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def write_run_files(out_dir: Path, cfg: DictConfig, result: dict[str, Any], timings: dict[str, float]) -> list[Path]:
