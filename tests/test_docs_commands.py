@@ -50,12 +50,16 @@ MAX_JOBS = 48
 LAUNCHER_PLUGINS = {"joblib": "hydra_plugins.hydra_joblib_launcher", "ray": "hydra_plugins.hydra_ray_launcher",
                     "submitit_slurm": "hydra_plugins.hydra_submitit_launcher",
                     "submitit_local": "hydra_plugins.hydra_submitit_launcher"}
-# Files the docs tell the reader to create before a command, made in the scratch directory:
-# path -> (the shipped file it is a copy of, {key: value} lines to change).
+# Files the docs tell the reader to copy before a command, made in the scratch directory:
+# path -> (the shipped file it is a copy of, {key: value} lines to change). `conf/...` stands for a file the
+# reader adds to phaze/conf/ in a checkout: a command naming such a choice gets the scratch `conf/` on its
+# search path instead, so the test never writes into the package. Files a doc writes with a here-document
+# (`cat > PATH <<'EOF'`) are made from the doc itself (`heredoc_files`).
 WORKSPACE = {
     "my_conf/hw/my_chip.yaml": ("hw/tpuv4.yaml", {"name": "my_chip"}),
     "my_conf/model/my_model.yaml": ("model/llama2_7b.yaml", {"name": "my_model"}),
     "received/experiment/paper_llms.yaml": ("experiment/paper_llms.yaml", {}),
+    "conf/hw/mychip.yaml": ("hw/tpuv4.yaml", {"name": "mychip"}),
 }
 
 register_schemas()
@@ -160,9 +164,25 @@ def check_parses(argv: tuple[str, ...], where: str) -> None:
     assert all(k in (0, len(argv) - 1) for k in flags), f"{where}: `-m` must come before the overrides"
 
 
+def heredoc_files() -> dict[str, str]:
+    """Files the docs' code blocks create with `cat > PATH <<'TAG'` ... `TAG`, by relative path."""
+    files: dict[str, str] = {}
+    for doc in DOCS:
+        lines = doc.read_text().splitlines()
+        for k, line in enumerate(lines):
+            m = re.search(r"cat > (\S+) <<-?'?(\w+)'?", line)
+            if m and not m.group(1).startswith("/"):
+                end = next(j for j in range(k + 1, len(lines)) if lines[j].strip() == m.group(2))
+                files[m.group(1)] = "\n".join(lines[k + 1:end]) + "\n"
+    return files
+
+
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = tmp_path_factory.mktemp("docs_ws")
+    for rel, text in heredoc_files().items():
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws / rel).write_text(text)
     for rel, (source, changes) in WORKSPACE.items():
         text = (CONF / source).read_text()
         for key, value in changes.items():
@@ -250,13 +270,27 @@ def _matches(expected: str, got: str) -> bool:
     return True
 
 
+def _user_conf(argv: list[str], ws: Path) -> list[str]:
+    """The scratch `conf/` on the search path when argv names a choice only it has (see WORKSPACE)."""
+    for a in argv:
+        group, _, value = a.partition("=")
+        if value and (ws / "conf" / group / f"{value}.yaml").is_file() \
+                and not (CONF / group / f"{value}.yaml").is_file():
+            if any(x.startswith("hydra.searchpath=") for x in argv):
+                raise AssertionError(f"{a}: a choice the reader adds to phaze/conf/, with a search path of its own")
+            return [f"hydra.searchpath=[file://{ws / 'conf'}]"]
+    return []
+
+
 @pytest.mark.parametrize("cmd", COMMANDS, ids=[c.id for c in COMMANDS])
 def test_documented_command(cmd: DocCommand, workspace: Path, tmp_path: Path) -> None:
     argv = [a.replace("@WORKSPACE@", str(workspace)) for a in cmd.argv]
     check_parses(tuple(argv), cmd.where)
+    argv += _user_conf(argv, workspace)
     if _real_run(cmd, argv):
         extra = [] if cmd.expected is not None or any(a in HELP for a in argv) else \
-            ["tracking=none", f"hydra.run.dir={tmp_path / 'run'}"]
+            [*(["tracking=none"] if not any(a.startswith("tracking=") for a in argv) else []),
+             f"hydra.run.dir={tmp_path / 'run'}"]
         proc = subprocess.run([sys.executable, "-m", "phaze", *argv, *extra], capture_output=True, text=True,
                               cwd=workspace, timeout=300, check=False)
         if cmd.expected is not None:
