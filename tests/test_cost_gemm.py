@@ -24,7 +24,7 @@ from phaze.model.ops import Op, OpKind
 
 E = 2  # bytes per element
 HUGE = 1e30  # an HBM bandwidth that never binds
-WIDE = {"glb_banks": 1, "glb_bank_bytes": 10**15}  # a global buffer whose bandwidth never binds
+WIDE = {"glb_banks": 1, "glb_bank_bytes": 10**15, "has_area": False}  # a buffer whose bandwidth never binds
 
 
 def gemm_op(b: int, n: int, m: int, c: int, weight: bool = True) -> Op:

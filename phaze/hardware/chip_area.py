@@ -3,7 +3,7 @@ use costs area.
 
     area = n_tc·(W·D·a_pe + SRAM(local buffer) + SRAM(accumulator) + a_control)
          + n_vc·(W_vc·a_lane + SRAM(local buffer) + a_control)
-         + glb_banks·SRAM(glb_bytes / glb_banks, 8·glb_bank_bytes bits)
+         + SRAM(glb_bytes in >= glb_banks banks of 8·glb_bank_bytes bits)
          + crossbar(banks x bank bits -> cores x port bits)
 
 - arrays, lanes and per-core local buffers: the refit of the original PHAZE's Accelergy/CACTI 22 nm figures
@@ -47,6 +47,8 @@ CONTROL_MM2_PER_CORE = CONTROL_TRANSISTORS_PER_CORE / N7_TRANSISTORS_PER_MM2 * N
 ACCUMULATOR_PORTS = "1r1w"
 # A global-buffer bank takes one access per cycle (the bandwidth rule of hw.glb_banks).
 GLB_BANK_PORTS = "1rw"
+# The smallest SRAM macro of the CACTI table (phaze/data/sram_22nm.csv): organisations stop there.
+SMALLEST_MACRO_BYTES = 1024
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,26 @@ def crossbar_mm2(in_bits: ArrayLike, out_bits: ArrayLike) -> NDArray[np.float64]
     ports it is `sram.crossbar_area_mm2`'s n_in·n_out·flit²·pitch²."""
     pitch_mm = CACTI_SEMI_GLOBAL_PITCH_22NM_UM / 1000.0
     return np.asarray(in_bits, dtype=np.float64) * pitch_mm * np.asarray(out_bits, dtype=np.float64) * pitch_mm
+
+
+def banked_buffer_mm2(capacity_bytes: ArrayLike, banks: ArrayLike, bank_bits: int, field: str) -> NDArray[np.float64]:
+    """Area of a buffer of `capacity_bytes` with `banks` independent banks of `bank_bits` ports, mm²: the cheapest
+    organisation into k >= banks equal macros (powers of two times `banks`), k·SRAM(capacity / k, bank_bits).
+
+    CACTI's macros are not monotone in size (one 2 MiB macro is larger than two of 1 MiB), and a buffer with fewer
+    ports can always be built from more, smaller macros behind a multiplexer (its area not modelled), so the
+    price of `banks` banks is never below that of fewer: more bandwidth never costs less area.
+    """
+    cap, b = np.asarray(capacity_bytes, dtype=np.int64), np.asarray(banks, dtype=np.int64)
+    best = b * sram_area_mm2(cap // b, bank_bits, field, GLB_BANK_PORTS, cap / b / 2**20)  # names the field
+    k = b * 2
+    while True:
+        ok = cap // k >= SMALLEST_MACRO_BYTES
+        if not ok.any():
+            return np.asarray(best, dtype=np.float64)
+        size = np.where(ok, cap // k, SMALLEST_MACRO_BYTES)
+        best = np.where(ok, np.minimum(best, k * sram_area_mm2(size, bank_bits, field, GLB_BANK_PORTS)), best)
+        k = k * 2
 
 
 def tc_port_bits(tc_width: ArrayLike, tc_depth: ArrayLike, elem_bytes: int) -> NDArray[np.int64]:
@@ -110,8 +132,7 @@ def chip_area_mm2(n_tc: ArrayLike, n_vc: ArrayLike, tc_width: ArrayLike, tc_dept
     acc = sram_area_mm2(accumulator_bytes(w, d, acc_rows_per_width), d * ACC_ELEM_BYTES * BITS_PER_BYTE,
                         f"{prefix}tc_width·{prefix}tc_depth·hw.tc_acc_rows_per_width", ACCUMULATOR_PORTS, w * d)
     bank_bits = glb_bank_bytes * BITS_PER_BYTE
-    glb_area = banks * sram_area_mm2(glb // banks, bank_bits, f"{prefix}glb_mib/{prefix}glb_banks", GLB_BANK_PORTS,
-                                     glb / banks / 2**20)
+    glb_area = banked_buffer_mm2(glb, banks, bank_bits, f"{prefix}glb_mib/{prefix}glb_banks")
     core_bits = n_tc64 * tc_port_bits(w, d, elem_bytes) + n_vc64 * vc_port_bits(wv, elem_bytes)
     f64 = np.float64
     return ChipArea(
