@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/python -m phaze +experiment=quickstart
-	@echo "Browse every run: $(BIN)/mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db --workers 1"
+	@echo "Browse every run: $(BIN)/mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db --workers 1, then open the runs-table URL printed above"
 
 test: $(STAMP)
 	$(BIN)/ruff check .

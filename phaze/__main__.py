@@ -14,13 +14,23 @@ from omegaconf import DictConfig
 
 from phaze.config import CONF_DIR, ConfigError, register_schemas, validate
 from phaze.config.preflight import check_overrides
+from phaze.model.sources import fill_model_fields
 
 EXIT_CONFIG_ERROR = 2
 
 register_schemas()
 
 
+def _model_source() -> tuple[str | None, list[str]]:
+    """The model group's chosen file and the command-line overrides, from Hydra's runtime (if any)."""
+    if not HydraConfig.initialized():
+        return None, []
+    hc = HydraConfig.get()
+    return hc.runtime.choices.get("model"), list(hc.overrides.task)
+
+
 def run_task(cfg: DictConfig, out_dir: Path) -> dict:
+    fill_model_fields(cfg, *_model_source())  # model=hf / model=onnx: fields from the file (phaze/model/sources.py)
     validate(cfg)
     if cfg.task.name == "inspect":
         from phaze.tasks import inspect

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +23,8 @@ from phaze.config.model import ModelConfig
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "phaze" / "conf"
 DATA = Path(__file__).resolve().parent / "data"
+STARTUP_LIMIT_S = 180  # mlflow server imports FastAPI and migrates its schema: ~10-30 s on 2 busy cores
+POLL_S = 0.25
 
 register_schemas()
 
@@ -44,3 +52,49 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subpro
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     return tmp_path / "run"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A real `mlflow server` on 127.0.0.1 (a free port, a sqlite store and artifacts in tmp): (url, tmp).
+    Stopped at the module's teardown."""
+    tmp = tmp_path_factory.mktemp("server")
+    url = f"http://127.0.0.1:{free_port()}"
+    log = (tmp / "server.log").open("w")
+    env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no background job runner process
+    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
+           "--backend-store-uri", f"sqlite:///{tmp}/db", "--artifacts-destination", str(tmp / "art"),
+           "--workers", "1"]
+    # Own session: teardown signals this server's process group (it forks uvicorn) and nothing else.
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + STARTUP_LIMIT_S
+        while not healthy(url):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = (tmp / "server.log").read_text()[-2000:]
+                pytest.fail(f"mlflow server did not answer /health at {url}: {tail}")
+            time.sleep(POLL_S)
+        yield url, tmp
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+        log.close()

@@ -30,8 +30,9 @@ def test_a_small_design_by_hand() -> None:
     # CACTI, 512-bit 1 r/w port: one 2 MiB macro 2.29539 mm², but 32 of 64 KiB 32 x 0.0551846 = 1.7659072: the
     # cheapest organisation with at least one bank
     assert parts["global_buffer"] == pytest.approx(1.7659072, rel=1e-9)
-    # crossbar: 512 bank wires x (tensor core (4 + 2·4)·16 + vector core 2·4·16 = 320) core wires x 0.088² µm²
-    assert parts["crossbar"] == pytest.approx(512 * 320 * 0.088**2 / 1e6, rel=1e-12)
+    # crossbar: 512 bank wires x 0.088 µm high; each core port max(25.168 µm of cross-point buffers, its wires):
+    # tensor core (4 + 2·4)·16 = 192 bits = 16.9 µm -> 25.168; vector core 2·4·16 = 128 bits -> 25.168
+    assert parts["crossbar"] == pytest.approx(512 * 0.088 * 2 * 25.168 / 1e6, rel=1e-12)
 
 
 @settings(max_examples=200, deadline=None)

@@ -89,6 +89,10 @@ def test_same_config_twice_gives_byte_identical_result(tmp_path: Path) -> None:
     result = json.loads((a / "result.json").read_text())
     assert set(result["baselines"]) == {"tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle"}
     assert result["best"]["throughput_samples_s"] > 0 and result["search"]["candidates"] == 2160
+    table = pd.read_parquet(a / "candidates.parquet")  # each candidate's MFU, as result.json's for the winner
+    winner = table[table["index"] == result["best"]["index"]].iloc[0]
+    assert winner["mfu"] == pytest.approx(result["best"]["mfu"], rel=1e-12)
+    assert table["mfu"].isna().equals(table["throughput_samples_s"].isna())
     for name in ("timings.json", "config.resolved.yaml", "pareto.png", "pairs.parquet", "time_split.png"):
         assert (a / name).is_file()
     assert (a / "time_split.png").read_bytes() == (b / "time_split.png").read_bytes()  # plots are reproducible too

@@ -3,16 +3,9 @@ HTTP (parent -> jobs -> children, metrics, proxied artifacts). DESIGN §8, §10.
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import run_cli
 from hydra import compose, initialize_config_dir
@@ -28,53 +21,7 @@ from phaze.tracking.mlflow_log import log_run
 from phaze.tracking.session import PARENT_FILE
 
 CONF = Path(__file__).resolve().parent.parent / "phaze" / "conf"
-STARTUP_LIMIT_S = 180  # the server imports FastAPI and migrates its schema: ~10-30 s on 2 busy cores
-POLL_S = 0.25
 HBMS = (32, 64)  # the sweep: one job per HBM capacity
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/health", timeout=1) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    tmp = tmp_path_factory.mktemp("server")
-    url = f"http://127.0.0.1:{free_port()}"
-    log = (tmp / "server.log").open("w")
-    env = os.environ | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}  # no background job runner process
-    cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", url.rsplit(":", 1)[1],
-           "--backend-store-uri", f"sqlite:///{tmp}/db", "--artifacts-destination", str(tmp / "art"),
-           "--workers", "1"]
-    # Own session: teardown signals this server's process group (it forks uvicorn) and nothing else.
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp,
-                            start_new_session=True)
-    try:
-        deadline = time.monotonic() + STARTUP_LIMIT_S
-        while not healthy(url):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = (tmp / "server.log").read_text()[-2000:]
-                pytest.fail(f"mlflow server did not answer /health at {url}: {tail}")
-            time.sleep(POLL_S)
-        yield url, tmp
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
-        log.close()
 
 
 def job_config(url: str, sweep_dir: Path, num: int, hbm: int) -> DictConfig:
@@ -88,9 +35,9 @@ def job_config(url: str, sweep_dir: Path, num: int, hbm: int) -> DictConfig:
     return cfg
 
 
-def test_sweep_through_callback_and_jobs(server: tuple[str, Path], tmp_path: Path,
+def test_sweep_through_callback_and_jobs(mlflow_server: tuple[str, Path], tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    url, srv = server
+    url, srv = mlflow_server
     monkeypatch.chdir(tmp_path)
     sweep_dir = tmp_path / "multirun"
     callback = MlflowSweepCallback()
@@ -132,9 +79,13 @@ def test_sweep_through_callback_and_jobs(server: tuple[str, Path], tmp_path: Pat
         num = HBMS.index(hbm)
         assert job.info.run_name == f"search-{sweep_cfg.model.name} #{num} hw.hbm_gib={hbm}"
         assert job.data.metrics["throughput_samples_s"] == 100.0 + hbm
-        assert len(client.get_metric_history(job_id, "candidate/area_mm2")) == len(candidates())
+        feasible = candidates()["throughput_samples_s"].notna().sum()
+        assert len(client.get_metric_history(job_id, "candidate/area_mm2")) == feasible  # step = rank
         kids = client.search_runs([exp], filter_string=f"tags.`mlflow.parentRunId` = '{job_id}'")
-        assert len(kids) == 17
+        # 12 candidates, 4 baselines, and at 64 GiB tpuv4 again @32 GiB (at 32 GiB that is the same run)
+        assert len(kids) == (16 if hbm == 32 else 17)
+        assert ("tpuv4 @32 GiB" in {k.info.run_name for k in kids}) and all(
+            k.data.tags["hbm_gib"] in {str(hbm), "32"} for k in kids)
         assert {a.path for a in client.list_artifacts(job_id)} == {*FILES, "candidates.json"}
     # Artifacts went through the server's proxy into --artifacts-destination, none into the working directory.
     assert len(list((srv / "art").rglob("result.json"))) == 2
@@ -149,9 +100,9 @@ def test_callback_is_a_no_op_without_tracking(tmp_path: Path) -> None:
     assert not (tmp_path / "sweep").exists()
 
 
-def test_cli_sweep_reaches_a_real_server(server: tuple[str, Path], tmp_path: Path) -> None:
+def test_cli_sweep_reaches_a_real_server(mlflow_server: tuple[str, Path], tmp_path: Path) -> None:
     """`python -m phaze ... -m` (two jobs) against the live server: parent, jobs, children, metrics, artifacts."""
-    url, _ = server
+    url, _ = mlflow_server
     overrides = [o for o in SMALL if not o.startswith("tracking=")]
     proc = run_cli(*overrides, "solver=greedy", "hw.hbm_gib=16,32", f"hydra.sweep.dir={tmp_path / 'sweep'}",
                    f"tracking.uri={url}", "tracking.experiment=cli-sweep", f"search.cache_dir={tmp_path / 'cache'}",
@@ -161,12 +112,15 @@ def test_cli_sweep_reaches_a_real_server(server: tuple[str, Path], tmp_path: Pat
     exp = client.get_experiment_by_name("cli-sweep")
     runs = client.search_runs([exp.experiment_id], max_results=1000)
     parent = (tmp_path / "sweep" / "mlflow_parent_run_id").read_text().strip()
+    assert client.get_run(parent).info.run_name == "sweep hw.hbm_gib=16,32"
     jobs = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent]
     assert len(jobs) == 2 and client.get_run(parent).info.status == "FINISHED"
     for job in jobs:
         assert job.data.metrics["throughput_samples_s"] > 0 and "speedup_vs_tpuv4" in job.data.metrics
         history = client.get_metric_history(job.info.run_id, "candidate/area_mm2")
-        assert len(history) == 2160  # every candidate of the space, step = its index
+        table = pd.read_parquet(Path(job.data.tags["run_dir"]) / "candidates.parquet")
+        assert len(table) == 2160 and sorted(h.step for h in history) == list(
+            range(1, int(table["throughput_samples_s"].notna().sum()) + 1))  # every feasible candidate, by rank
         artifacts = {a.path for a in client.list_artifacts(job.info.run_id)}
         assert {"result.json", "candidates.parquet", "pareto.png", "config.resolved.yaml"} <= artifacts
         children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == job.info.run_id]

@@ -44,16 +44,27 @@ def coverage_table() -> None:
 
 def phaze_refit_table() -> None:
     t = area_tables()
-    widths = (64, 256, 1024)
-    head = " | ".join(f"CACTI 1rw {w} b" for w in widths)
-    print(f"| buffer | bytes | PHAZE refit mm² | {head} | ratio refit / CACTI 256 b |")
-    print("|---|---|---|" + "---|" * len(widths) + "---|")
+    cols = (("1rw", 256), ("1r1w", 128), ("1r1w", 256))
+    head = " | ".join(f"CACTI {p} {w} b" for p, w in cols)
+    print(f"| PHAZE buffer | bytes | PHAZE refit mm² | {head} | refit / CACTI 1r1w 256 b |")
+    print("|---|---|---|" + "---|" * len(cols) + "---|")
     for name, sizes, um2 in (("l2", t.l2_bytes, t.l2_um2), ("glb", t.glb_bytes, t.glb_um2)):
         for size, a in zip(sizes, um2, strict=True):
-            cacti = [sram_area_mm2(size, w, "ref")[()] for w in widths]
+            cacti = [sram_area_mm2(size, w, "ref", p)[()] for p, w in cols]
             shown = f"{size / MIB:.0f} MiB" if size >= MIB else f"{size / KIB:.0f} KiB"
             cells = " | ".join(f"{x:.4g}" for x in cacti)
-            print(f"| {name} | {shown} | {a / 1e6:.4g} | {cells} | {a / 1e6 / cacti[1]:.2f} |")
+            print(f"| {name} | {shown} | {a / 1e6:.4g} | {cells} | {a / 1e6 / cacti[-1]:.2f} |")
+
+
+def energy_table() -> None:
+    print("| 1rw bank | area mm² | read pJ/access | read pJ/byte | write pJ/access | cycle ns | leakage mW |")
+    print("|---|---|---|---|---|---|---|")
+    for size, bits in ((4 * KIB, 128), (256 * KIB, 256), (2 * MIB, 256), (2 * MIB, 1024), (8 * MIB, 2048),
+                       (32 * MIB, 1024), (128 * MIB, 8192)):
+        c = sram_cost(size, bits, "ref")
+        shown = f"{size / MIB:g} MiB" if size >= MIB else f"{size / KIB:g} KiB"
+        print(f"| {shown} x {bits} b | {c.area_mm2:.4g} | {c.read_pj:.4g} | {c.read_pj / (bits / 8):.3g} | "
+              f"{c.write_pj:.4g} | {c.cycle_ns:.3g} | {c.leakage_mw:.4g} |")
 
 
 def wide_port_rule_table() -> None:
@@ -67,11 +78,12 @@ def wide_port_rule_table() -> None:
 def crossbar_table() -> None:
     print("| crossbar | area mm² |")
     print("|---|---|")
-    for n_in, n_out, flit in ((4, 4, 256), (16, 16, 512), (32, 64, 1024)):
+    for n_in, n_out, flit in ((4, 4, 256), (8, 8, 256), (16, 16, 512), (32, 64, 1024), (64, 64, 2048)):
         print(f"| {n_in} x {n_out}, {flit}-bit flits | {crossbar_area_mm2(n_in, n_out, flit):.4g} |")
 
 
 if __name__ == "__main__":
-    for table in (zigzag_table, coverage_table, phaze_refit_table, wide_port_rule_table, crossbar_table):
+    for table in (zigzag_table, coverage_table, phaze_refit_table, energy_table, wide_port_rule_table,
+                  crossbar_table):
         table()
         print()

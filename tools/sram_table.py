@@ -118,9 +118,11 @@ FIELDS = ["ports", "capacity_bytes", "port_bits", "area_mm2", "read_pj", "write_
           "leakage_mw", "source"]
 
 
-def config_text(capacity: int, port_bits: int, ports: str) -> str:
+def config_text(capacity: int, port_bits: int, ports: str, cell: str = "itrs-hp") -> str:
+    """The CACTI config of one point; `cell` replaces the data array's cell type (ZigZag's: itrs-hp)."""
     rw, rd, wr = PORTS[ports]
-    return FIXED_OPTIONS + "\n".join([
+    fixed = FIXED_OPTIONS.replace('-Data array cell type - "itrs-hp"', f'-Data array cell type - "{cell}"')
+    return fixed + "\n".join([
         f"-size (bytes) {capacity}",
         f"-block size (bytes) {port_bits // 8}",
         f"-output/input bus width {port_bits}",
@@ -131,12 +133,13 @@ def config_text(capacity: int, port_bits: int, ports: str) -> str:
     ]) + "\n"
 
 
-def run_point(cacti_dir: Path, capacity: int, port_bits: int, ports: str) -> dict[str, str] | str:
+def run_point(cacti_dir: Path, capacity: int, port_bits: int, ports: str,
+              cell: str = "itrs-hp") -> dict[str, str] | str:
     """One CACTI run; the table row, or the reason the point is left out."""
     work = cacti_dir / "phaze_cfg"  # CACTI wants a relative -infile path under its own directory
     work.mkdir(exist_ok=True)
     cfg, out = work / "run.cfg", work / "run.cfg.out"
-    cfg.write_text(config_text(capacity, port_bits, ports))
+    cfg.write_text(config_text(capacity, port_bits, ports, cell))
     out.unlink(missing_ok=True)
     proc = subprocess.run(["./cacti", "-infile", "phaze_cfg/run.cfg"], cwd=cacti_dir, capture_output=True,
                           text=True, timeout=3600, check=False)
@@ -161,16 +164,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cacti-dir", type=Path, required=True, help="the cacti_master directory with ./cacti built")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "phaze/data/sram_22nm.csv")
+    parser.add_argument("--cell", default="itrs-hp", choices=["itrs-hp", "itrs-lstp", "itrs-lop"],
+                        help="data array cell type (the committed table: itrs-hp, as ZigZag); periphery stays itrs-hp")
     args = parser.parse_args()
+    source = SOURCE if args.cell == "itrs-hp" else SOURCE.replace("itrs-hp cells+periphery",
+                                                                  f"{args.cell} cells, itrs-hp periphery")
     rows: list[dict[str, str]] = []
     for ports in PORTS:
         for capacity in CAPACITIES:
             for port_bits in PORT_BITS:
-                got = run_point(args.cacti_dir, capacity, port_bits, ports)
+                got = run_point(args.cacti_dir, capacity, port_bits, ports, args.cell)
                 if isinstance(got, str):
                     print(f"left out: {ports} {capacity} B x {port_bits} b: {got}", file=sys.stderr)
                     continue
-                got["source"] = SOURCE if not rows else "same"
+                got["source"] = source if not rows else "same"
                 rows.append(got)
                 print(f"{ports} {capacity} B x {port_bits} b: {got['area_mm2']} mm2", file=sys.stderr)
     with args.out.open("w", newline="") as f:

@@ -52,7 +52,10 @@ def validate(cfg: DictConfig) -> None:
     task.validate(as_object(cfg, "task"))
     hw_rules.validate(cfg.hw)
     solver.validate(as_object(cfg, "solver"))
-    parallelism.validate(as_object(cfg, "parallelism"), model_cfg)
+    par = as_object(cfg, "parallelism")
+    parallelism.validate(par, model_cfg)
+    if model_cfg.onnx_path is not None and par.sequence_parallel:  # onnx_import.py shards by Megatron TP only
+        raise ConfigError("parallelism.sequence_parallel", True, "false for an ONNX model (model=onnx)")
     search.validate(as_object(cfg, "search"))
     tracking.validate(as_object(cfg, "tracking"))
     if cfg.task.name == "merge" and not cfg.merge.dirs:
@@ -62,6 +65,8 @@ def validate(cfg: DictConfig) -> None:
     if cfg.task.name == "inspect":
         inspect_cfg = as_object(cfg, "inspect")
         task.validate_inspect(inspect_cfg)
+        if model_cfg.onnx_path is not None and inspect_cfg.sequence_parallel:
+            raise ConfigError("inspect.sequence_parallel", True, "false for an ONNX model (model=onnx)")
         model.validate_tensor_width(model_cfg, inspect_cfg.tensor_width, "inspect.tensor_width")
     if cfg.task.name == "evaluate" and cfg.hw.space is not None:
         raise ConfigError("hw", cfg.hw.name, "task=evaluate needs a fixed design: tpuv4, tpuv4_phaze, a100, h100 "

@@ -34,7 +34,7 @@ class TrackingConfig:
     experiment: str | None = None
     http_timeout_s: int = 10  # per HTTP request to a tracking server (MLFLOW_HTTP_REQUEST_TIMEOUT)
     http_max_retries: int = 2  # retries per request (MLFLOW_HTTP_REQUEST_MAX_RETRIES)
-    log_candidate_steps: bool = True  # every candidate's throughput/area/memory as metric steps
+    log_candidate_steps: bool = True  # every feasible candidate's throughput/area/memory/MFU as steps (step = rank)
     children_top_k: int = 10  # child runs for the top k candidates by throughput (plus the Pareto front)
 
 

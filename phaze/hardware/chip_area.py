@@ -15,8 +15,8 @@ use costs area.
   `glb_bank_bytes`; the buffer's bandwidth is banks x port bytes per cycle, so bandwidth costs banks' periphery;
 - the crossbar from the banks to the cores: CACTI's rule (crossbar.cc) for an n_in x n_out crossbar of
   flit f bits is n_in·n_out·f²·pitch², a grid of n_in·f by n_out·f wires (pitch: CACTI's 22 nm semi-global
-  wires, 0.088 µm). With the banks' ports on one side and each core's own port on the other it is
-  (Σ bank bits·pitch) x (Σ core port bits·pitch); a tensor
+  wires, 0.088 µm; an output port is at least its cross-point buffers' 25.2 µm wide). With the banks' ports on
+  one side and each core's own port on the other it is (Σ bank bits·pitch) x (Σ core port widths); a tensor
   core's port carries W inputs + D weights in and D outputs out per cycle, a vector core's W_vc in and out;
 - control and DMA per core: LLMCompass's control logic per vector lane (996k transistors at 96.3 MTr/mm²,
   N7) charged once per core, scaled to 22 nm by Accelergy's linear node rule.
@@ -33,7 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from phaze.hardware.area import LOCAL_BUFFER_FLOOR_BYTES, UM2_PER_MM2, area_tables, local_buffer_bytes, table_area_um2
 from phaze.hardware.design import ACC_ELEM_BYTES
-from phaze.hardware.sram import CACTI_SEMI_GLOBAL_PITCH_22NM_UM, sram_area_mm2
+from phaze.hardware.sram import CACTI_SEMI_GLOBAL_PITCH_22NM_UM, CACTI_TRISTATE_WIDTH_22NM_UM, sram_area_mm2
 
 BITS_PER_BYTE = 8
 # LLMCompass cost_model/cost_model.py: control logic per vector lane, 996,000 transistors; its N7 density
@@ -73,11 +73,18 @@ class ChipArea:
                 for name in ("tensor_cores", "accumulators", "vector_cores", "control", "global_buffer", "crossbar")}
 
 
-def crossbar_mm2(in_bits: ArrayLike, out_bits: ArrayLike) -> NDArray[np.float64]:
-    """CACTI's crossbar rule over unequal ports: (Σ input bits·pitch) x (Σ output bits·pitch), mm²; for equal
-    ports it is `sram.crossbar_area_mm2`'s n_in·n_out·flit²·pitch²."""
-    pitch_mm = CACTI_SEMI_GLOBAL_PITCH_22NM_UM / 1000.0
-    return np.asarray(in_bits, dtype=np.float64) * pitch_mm * np.asarray(out_bits, dtype=np.float64) * pitch_mm
+def port_width_um(bits: ArrayLike) -> NDArray[np.float64]:
+    """Width one output port takes in CACTI's crossbar: its wires, or its cross-point buffers when wider
+    (crossbar.cc: max(w_tri, flit·pitch), `sram.crossbar_area_mm2`)."""
+    wires_um = np.asarray(bits, dtype=np.float64) * CACTI_SEMI_GLOBAL_PITCH_22NM_UM
+    return np.maximum(CACTI_TRISTATE_WIDTH_22NM_UM, wires_um)
+
+
+def crossbar_mm2(in_bits: ArrayLike, out_width_um: ArrayLike) -> NDArray[np.float64]:
+    """CACTI's crossbar rule over unequal ports: (Σ input bits·pitch) x (Σ output port widths), mm²; for equal
+    ports it is `sram.crossbar_area_mm2`'s n_in·flit·pitch·n_out·max(w_tri, flit·pitch)."""
+    height_um = np.asarray(in_bits, dtype=np.float64) * CACTI_SEMI_GLOBAL_PITCH_22NM_UM
+    return height_um * np.asarray(out_width_um, dtype=np.float64) / UM2_PER_MM2
 
 
 def banked_buffer_mm2(capacity_bytes: ArrayLike, banks: ArrayLike, bank_bits: int, field: str) -> NDArray[np.float64]:
@@ -133,7 +140,8 @@ def chip_area_mm2(n_tc: ArrayLike, n_vc: ArrayLike, tc_width: ArrayLike, tc_dept
                         f"{prefix}tc_width·{prefix}tc_depth·hw.tc_acc_rows_per_width", ACCUMULATOR_PORTS, w * d)
     bank_bits = glb_bank_bytes * BITS_PER_BYTE
     glb_area = banked_buffer_mm2(glb, banks, bank_bits, f"{prefix}glb_mib/{prefix}glb_banks")
-    core_bits = n_tc64 * tc_port_bits(w, d, elem_bytes) + n_vc64 * vc_port_bits(wv, elem_bytes)
+    core_width = n_tc64 * port_width_um(tc_port_bits(w, d, elem_bytes)) + n_vc64 * port_width_um(
+        vc_port_bits(wv, elem_bytes))
     f64 = np.float64
     return ChipArea(
         tensor_cores=n_tc64.astype(f64) * ((w * d).astype(f64) * t.pe_um2 / UM2_PER_MM2 + tc_local),
@@ -141,5 +149,5 @@ def chip_area_mm2(n_tc: ArrayLike, n_vc: ArrayLike, tc_width: ArrayLike, tc_dept
         vector_cores=n_vc64.astype(f64) * (wv.astype(f64) * t.lane_um2 / UM2_PER_MM2 + vc_local),
         control=(n_tc64 + n_vc64).astype(f64) * CONTROL_MM2_PER_CORE,
         global_buffer=np.asarray(glb_area, dtype=f64),
-        crossbar=crossbar_mm2(banks * bank_bits, core_bits),
+        crossbar=crossbar_mm2(banks * bank_bits, core_width),
     )

@@ -38,9 +38,10 @@ UM2_PER_MM2 = 1e6
 # (columns projection/wire type; the table's config is conservative projection (1) and semi-global wires (1):
 # column "1/1" = 4), in units of the feature size (parameter.cc:600, `pitch *= g_ip->F_sz_um`): 4 x 0.022 µm.
 CACTI_SEMI_GLOBAL_PITCH_22NM_UM = 4 * 0.022
-# The same row's global-wire pitch (column "1/2" = 8 F), for a crossbar routed on the global layers.
-CACTI_GLOBAL_PITCH_22NM_UM = 8 * 0.022
-
+# Width per output column of CACTI 7's cross-point tri-state buffers at 22 nm once they are repeater-sized (inputs
+# x flit >= 2048 bits): CACTI's crossbar area / (n_in·n_out·flit·pitch) where the buffers, not the wires, set the
+# width; measured with tools/cacti_crossbar.cc (CACTI's own Crossbar class under the table's config).
+CACTI_TRISTATE_WIDTH_22NM_UM = 25.168
 
 @dataclass(frozen=True)
 class SramGrid:
@@ -62,6 +63,7 @@ class SramGrid:
     served: dict[str, NDArray[np.float64]]
     served_capacity: NDArray[np.float64]
     served_bits: NDArray[np.float64]
+    log_served: dict[str, NDArray[np.float64]]  # log of `served`, 0 where absent
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,8 @@ def _served_grid(caps: NDArray[np.float64], widths: NDArray[np.float64],
             if np.isnan(area[i, j]):
                 for q in QUANTITIES:
                     served[q][i, j] = cacti[q][i + di, j + dj]
-    return SramGrid(caps, widths, cacti, served, served_capacity, served_bits)
+    log_served = {q: np.log(np.nan_to_num(v, nan=1.0)) for q, v in served.items()}
+    return SramGrid(caps, widths, cacti, served, served_capacity, served_bits, log_served)
 
 
 def _bracket(axis: NDArray[np.float64], x: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
@@ -130,22 +133,28 @@ def sram_cost(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports
     `field` names the config field(s) the sizes come from and `fields` the config values behind each element
     (default: the capacities); both only shape the ConfigError raised for a point outside the table.
     """
+    return SramCost(**_lookup(QUANTITIES, capacity_bytes, port_bits, field, ports, fields))
+
+
+def _lookup(quantities: tuple[str, ...], capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str,
+            fields: ArrayLike | None) -> dict[str, NDArray[np.float64]]:
+    """The served grid's `quantities`, bilinear in (log capacity, log width) on their logs, exact on the grid."""
     if ports not in PORTS:
-        raise ConfigError(f"{field} ports", ports, f"one of {', '.join(PORTS)}")
+        raise ConfigError("ports", ports, f"one of {', '.join(PORTS)}")
     grid = sram_table()[ports]
     cap, bits = np.broadcast_arrays(np.asarray(capacity_bytes, dtype=np.float64),
                                     np.asarray(port_bits, dtype=np.float64))
     c_axis, w_axis = grid.capacity_bytes, grid.port_bits
-    outside = (cap < c_axis[0]) | (cap > c_axis[-1]) | (bits < w_axis[0]) | (bits > w_axis[-1])
+    outside = ~((cap >= c_axis[0]) & (cap <= c_axis[-1]) & (bits >= w_axis[0]) & (bits <= w_axis[-1]))  # NaN too
     cap_q, bits_q = np.where(outside, c_axis[0], cap), np.where(outside, w_axis[0], bits)
     ic, tc = _bracket(c_axis, cap_q)
     iw, tw = _bracket(w_axis, bits_q)
     corners = [(ic - 1, iw - 1, (1 - tc) * (1 - tw)), (ic, iw - 1, tc * (1 - tw)),
                (ic - 1, iw, (1 - tc) * tw), (ic, iw, tc * tw)]
-    area = grid.served["area_mm2"]
+    absent = np.isnan(grid.served["area_mm2"])
     missing = outside.copy()
     for i, j, wgt in corners:
-        missing |= (wgt > 0) & np.isnan(area[i, j])
+        missing |= (wgt > 0) & absent[i, j]
     if missing.any():
         k = np.flatnonzero(missing.reshape(-1))[0]
         shown = np.asarray(cap if fields is None else fields).reshape(-1)[k]
@@ -157,54 +166,56 @@ def sram_cost(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports
     on_w = np.where(w_axis[iw - 1] == bits_q, iw - 1, np.where(w_axis[iw] == bits_q, iw, -1))
     exact = (on_c >= 0) & (on_w >= 0)
     out: dict[str, NDArray[np.float64]] = {}
-    for q in QUANTITIES:
-        table = grid.served[q]
-        log_v = sum(np.where(wgt > 0, wgt * np.log(np.where(wgt > 0, table[i, j], 1.0)), 0.0)
-                    for i, j, wgt in corners)
-        out[q] = np.where(exact, table[on_c, on_w], np.exp(log_v))
-    return SramCost(**out)
+    for q in quantities:
+        log_table = grid.log_served[q]  # 0 where absent: only ever weighted by 0 after the check above
+        log_v = sum(wgt * log_table[i, j] for i, j, wgt in corners)
+        out[q] = np.where(exact, grid.served[q][on_c, on_w], np.exp(log_v))
+    return out
 
 
 def sram_area_mm2(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                   fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Area of one SRAM bank, mm² (CACTI 7, 22 nm)."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).area_mm2
+    return _lookup(("area_mm2",), capacity_bytes, port_bits, field, ports, fields)["area_mm2"]
 
 
 def sram_read_pj(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                  fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Dynamic energy of one read access (`port_bits` bits) of one SRAM bank, pJ (CACTI 7, 22 nm)."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).read_pj
+    return _lookup(("read_pj",), capacity_bytes, port_bits, field, ports, fields)["read_pj"]
 
 
 def sram_write_pj(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                   fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Dynamic energy of one write access (`port_bits` bits) of one SRAM bank, pJ (CACTI 7, 22 nm)."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).write_pj
+    return _lookup(("write_pj",), capacity_bytes, port_bits, field, ports, fields)["write_pj"]
 
 
 def sram_leakage_mw(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                     fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Standby leakage power of one SRAM bank, mW (CACTI 7, 22 nm, itrs-hp devices at 360 K)."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).leakage_mw
+    return _lookup(("leakage_mw",), capacity_bytes, port_bits, field, ports, fields)["leakage_mw"]
 
 
 def sram_cycle_ns(capacity_bytes: ArrayLike, port_bits: ArrayLike, field: str, ports: str = DEFAULT_PORTS,
                   fields: ArrayLike | None = None) -> NDArray[np.float64]:
     """Random cycle time of one SRAM bank, ns (CACTI 7, 22 nm): the bank accepts one access per this time."""
-    return sram_cost(capacity_bytes, port_bits, field, ports, fields).cycle_ns
+    return _lookup(("cycle_ns",), capacity_bytes, port_bits, field, ports, fields)["cycle_ns"]
 
 
-def crossbar_area_mm2(n_in_ports: ArrayLike, n_out_ports: ArrayLike, flit_bits: ArrayLike,
-                      wire_pitch_um: float = CACTI_SEMI_GLOBAL_PITCH_22NM_UM) -> NDArray[np.float64]:
-    """Area of an n_in x n_out crossbar of `flit_bits`-bit ports, mm²: n_in·n_out·flit²·pitch².
+def crossbar_area_mm2(n_in_ports: ArrayLike, n_out_ports: ArrayLike, flit_bits: ArrayLike) -> NDArray[np.float64]:
+    """Area of an n_in x n_out crossbar of `flit_bits`-bit ports at 22 nm, mm² (CACTI 7's crossbar rule).
 
-    CACTI 7 crossbar.cc, Crossbar::compute_power: the crossbar is `flit·pitch·n_out` wide and `flit·pitch·n_in`
-    high (one wire track per bit of every input and output), so its area is quadratic in the flit width. This is
-    CACTI's wire-limited case; CACTI takes the larger of that width and the tri-state buffers' (crossbar.cc, the
-    `MAX(width * ntri * n_out, flit_size * pitch * n_out)`), which phaze does not model (docs/sram.md).
+    CACTI 7 crossbar.cc, Crossbar::compute_power: the crossbar is n_in·flit wire tracks high and, per output,
+    max(tri-state buffer width, flit wire tracks) wide, so
+
+        area = n_in·flit·pitch · n_out·max(w_tri, flit·pitch)
+
+    quadratic in the flit width once flit·pitch > w_tri (flits of 286 bits and more at pitch 0.088 µm,
+    w_tri = 25.168 µm). This equals CACTI's own crossbar (run with tools/cacti_crossbar.cc) to 1e-9 whenever
+    n_in·flit >= 2048 bits; below that CACTI's smaller, not yet repeater-sized buffers make it smaller than this.
     """
     n_in = np.asarray(n_in_ports, dtype=np.float64)
     n_out = np.asarray(n_out_ports, dtype=np.float64)
-    flit = np.asarray(flit_bits, dtype=np.float64)
-    return n_in * n_out * (flit * wire_pitch_um) ** 2 / UM2_PER_MM2
+    flit_um = np.asarray(flit_bits, dtype=np.float64) * CACTI_SEMI_GLOBAL_PITCH_22NM_UM
+    return n_in * flit_um * n_out * np.maximum(CACTI_TRISTATE_WIDTH_22NM_UM, flit_um) / UM2_PER_MM2

@@ -41,6 +41,8 @@ def build_embed(cfg: ModelConfig, sh: Shape) -> ForwardLayer:
     for name, rows in extra:
         table = o.vector(name, (), numel, (), params=rows * h)
         x = o.add(f"{name}.add", x, table, numel)
+    if cfg.embed_scale:  # Gemma: x · sqrt(hidden)
+        x = o.vector("embed_scale", (x,), numel, ("add_sub_mul_neg",))
     if cfg.embed_norm:
         x = o.norm("embed_norm", x, cfg)
     if cfg.dropout:

@@ -146,9 +146,12 @@ def build_model(cfg: ModelConfig, microbatch: int, tensor_width: int = 1,
         raise ValueError("sequence parallelism needs tensor_width to divide micro-batch x seq_len")
     shape = Shape(microbatch, tensor_width, sequence_parallel and tensor_width > 1, cfg.seq_len, cfg.hidden,
                   elem_bytes)
-    layers = {
-        "embed": LayerKind("embed", 1, build_embed(cfg, shape), kernels),
-        "block": LayerKind("block", cfg.layers, build_block(cfg, shape), kernels),
-        "head": LayerKind("head", 1, build_head(cfg, shape), kernels),
-    }
+    if cfg.onnx_path is not None:  # model=onnx: the layer kinds come from the file (onnx_import.py)
+        from phaze.model.onnx_import import onnx_forward_layers
+
+        forward = onnx_forward_layers(cfg.onnx_path, microbatch, elem_bytes, tensor_width)
+    else:
+        forward = {"embed": build_embed(cfg, shape), "block": build_block(cfg, shape), "head": build_head(cfg, shape)}
+    counts = {"embed": 1, "block": cfg.layers, "head": 1}
+    layers = {kind: LayerKind(kind, counts[kind], forward[kind], kernels) for kind in LAYER_KINDS}
     return ModelGraphs(cfg, microbatch, tensor_width, sequence_parallel, layers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from phaze.config.model import ModelConfig
 from phaze.model.graphs import LAYER_KINDS, RECOMPUTE_MODES, ModelGraphs, kind_recompute
 from phaze.model.ops import OpKind
 
@@ -37,6 +38,7 @@ def model_summary(graphs: ModelGraphs) -> dict[str, Any]:
             "ops_bwd": sum(1 for op in lk.bwd.ops if op.kind is not OpKind.NOP),
             "activation_bytes": {mode: lk.activation_bytes(mode) for mode in RECOMPUTE_MODES},
         }
+    source = model_source(cfg)
     params_total = graphs.total("params") - graphs.vocab_padding_params
     fwd = graphs.total("fwd_macs")
     train = fwd + graphs.total("bwd_macs")
@@ -55,4 +57,17 @@ def model_summary(graphs: ModelGraphs) -> dict[str, Any]:
             mode: sum(lk.count * lk.activation_bytes(kind_recompute(kind, mode)) for kind, lk in graphs.layers.items())
             for mode in RECOMPUTE_MODES},
         "layers": layers,
+        **({"source": source} if source else {}),
     }
+
+
+def model_source(cfg: ModelConfig) -> str:
+    """Where an imported model's fields and graphs came from (empty for a YAML model)."""
+    if cfg.onnx_path is not None:
+        tp = ("tensor parallelism by the Megatron pattern it matches (column/row-parallel GEMMs, vocab-parallel "
+              "embedding and head)" if cfg.tensor_parallel else
+              "no tensor-parallel pattern matched: tensor width 1 only")
+        return f"ONNX import of {cfg.onnx_path}: layer graphs from the file; {tp}"
+    if cfg.hf_config is not None:
+        return f"Hugging Face config.json {cfg.hf_config} mapped onto the analytic builder"
+    return ""

@@ -53,6 +53,8 @@ def print_model_summary(model: dict[str, Any], console: Console | None = None) -
                       _si(row["fwd_flops"]), _si(row["bwd_flops"]),
                       *(f"{row['activation_bytes'][m] / GIB:,.3f} GiB" for m in RECOMPUTE_MODES))
     console.print(table)
+    if model.get("source"):
+        console.print(f"model source: {model['source']}")
     console.print(f"training FLOPs per token: {model['flops_train_per_token']:,} "
                   f"(Kaplan 6N + 12Lsh: {model['flops_train_per_token_kaplan']:,})")
     console.print(f"forward FLOPs per sample: {model['flops_fwd_per_sample']:,}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from phaze.config.model import ModelConfig
@@ -15,6 +16,18 @@ from phaze.placement.time_split import pass_split
 from phaze.schedule import ScheduleCache
 from phaze.search.results import PLACEMENT_COLUMNS
 from phaze.search.space_times import SpaceTimes
+
+
+def candidate_mfu(df: pd.DataFrame, acc: Accelerators, model: ModelConfig, params_total: int) -> np.ndarray:
+    """(rows,) model FLOPs utilisation of each candidate's best placement, as `best_entry` computes it for the
+    winner (NaN where a candidate has no placement): the candidates table's `mfu` column."""
+    flops = kaplan_train_flops_per_token(params_total, model.layers, model.seq_len, model.hidden)
+    devices = (df["data"].to_numpy(dtype=float) * df["pipeline"].to_numpy(dtype=float)
+               * df["tensor"].to_numpy(dtype=float))
+    peak = acc.peak_flops[df["index"].to_numpy(dtype=np.int64)].astype(float)
+    tokens_s = df["throughput_samples_s"].to_numpy(dtype=float) * model.seq_len
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return flops * tokens_s / (devices * peak)
 
 
 def best_entry(row: pd.Series | None, acc: Accelerators, model: ModelConfig, params_total: int) -> dict[str, Any] | str:

@@ -27,7 +27,7 @@ from phaze.search.baselines import Baselines, speedup
 from phaze.search.job import SCHEDULES_DIR, run_search
 from phaze.search.pair import PairResult
 from phaze.search.results import best_row, candidates_table, pairs_frame, search_stats
-from phaze.search.summary import best_entry, best_time_split
+from phaze.search.summary import best_entry, best_time_split, candidate_mfu
 from phaze.tracking.files import config_hash, write_run_files
 
 
@@ -103,6 +103,7 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     planned = np.zeros(len(acc), dtype=bool)
     planned[[r.candidate for r in pairs]] = True
     df = candidates_table(acc, member, pairs, planned)
+    df["mfu"] = candidate_mfu(df, acc, model_cfg, model["params_total"])
     best = best_entry(best_row(df), acc, model_cfg, model["params_total"])
     result: dict[str, Any] = {"task": str(cfg.task.name), "model": model, "hardware": hardware_summary(cfg.hw),
                               "best": best}

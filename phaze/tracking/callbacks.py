@@ -1,10 +1,12 @@
 """Hydra callback: a `-m` sweep becomes one MLflow parent run, its jobs nested under it (DESIGN §8, §10).
 
-`on_multirun_start` runs once in the launching process before any job: it creates the parent run and
-writes its id to `<hydra.sweep.dir>/mlflow_parent_run_id`; every job's `log_run` reads that file and
-starts its run as a child. `on_multirun_end` closes the parent (FINISHED), records the best job and logs
-`<sweep dir>/comparison.md` when one exists. Enabled in phaze/conf/config.yaml under `hydra.callbacks`; a no-op
-with `tracking=none`; a failure prints one stderr line and never stops the sweep.
+`on_multirun_start` runs once in the launching process before any job: it creates the parent run (named
+for what the sweep sweeps: `sweep hw.hbm_gib=32,64,80`) and writes its id to
+`<hydra.sweep.dir>/mlflow_parent_run_id`; every job's `log_run` reads that file and starts its run as a
+child. `on_multirun_end` closes the parent (FINISHED), records the best job, logs
+`<sweep dir>/comparison.md` when one exists and prints the URL of the runs table. Enabled in
+phaze/conf/config.yaml under `hydra.callbacks`; a no-op with `tracking=none`; a failure prints one stderr
+line and never stops the sweep.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 import phaze
 from phaze.report.comparison import write_comparison
 from phaze.tracking.files import git_commit
-from phaze.tracking.labels import group_choices
+from phaze.tracking.labels import COLOR_TAG, group_choices, run_color, sweep_name
 from phaze.tracking.session import (
     PARENT_FILE,
     PARENT_TAG,
@@ -27,6 +29,7 @@ from phaze.tracking.session import (
     mlflow_session,
     warn_failure,
 )
+from phaze.tracking.ui import browse_hint
 from phaze.tracking.values import log_values, start_run
 
 COMPARISON_FILE = "comparison.md"  # written by phaze.report.comparison at the end of a sweep
@@ -77,8 +80,9 @@ class MlflowSweepCallback(Callback):
             with mlflow_session(config.tracking) as client:
                 exp_id = ensure_experiment(client, experiment_name(config), config.tracking)
                 tags = group_choices(config) | {"phaze_version": phaze.__version__, "run_kind": "sweep",
-                                                "git_commit": git_commit(), "sweep_dir": str(sweep_dir)}
-                run_id = start_run(client, exp_id, f"sweep {sweep_dir.name}", tags, None)
+                                                "git_commit": git_commit(), "sweep_dir": str(sweep_dir),
+                                                COLOR_TAG: run_color("sweep")}
+                run_id = start_run(client, exp_id, sweep_name(config, sweep_dir.name), tags, None)
                 log_values(client, run_id, params=_sweep_params(config))
                 sweep_dir.mkdir(parents=True, exist_ok=True)
                 (sweep_dir / PARENT_FILE).write_text(run_id + "\n")
@@ -114,6 +118,9 @@ class MlflowSweepCallback(Callback):
                 if (sweep_dir / COMPARISON_FILE).is_file():
                     client.log_artifact(run_id, str(sweep_dir / COMPARISON_FILE))
                 client.set_terminated(run_id, "FINISHED")
+            hint = browse_hint(str(config.tracking.uri), exp_id)
+            if hint:
+                print(hint)
         except Exception as exc:  # by design: tracking never stops a sweep
             warn_failure(exc, sweep_dir)
 

@@ -1,5 +1,12 @@
-"""Child runs of a job: the top-k and Pareto-front candidates and every baseline, with the job's metric keys
-so MLflow's compare view lines them up (DESIGN §8)."""
+"""Child runs of a job and the job's per-candidate figures, in the shapes MLflow's UI compares (DESIGN §8).
+
+Every child (the top-k and Pareto-front candidates and every baseline) logs the same metric keys
+(`DESIGN_METRICS` and `speedup_vs_<baseline>` for each baseline feasible at the job's HBM), the tag
+`hbm_gib` and a colour per kind (`mlflow.runColor`), and is named for what it is: `#3 8x128x128 tc,
+2x128 vc, 32 MiB @80 GiB` or `tpuv4 @32 GiB`. Candidates are ranked by throughput (ties: area, then index,
+as the search), and the rank is both a metric and the step of the per-candidate metrics. Everything is read
+from result.json's structure and the candidates table's columns, so new design fields flow into params.
+"""
 
 from __future__ import annotations
 
@@ -15,54 +22,87 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
-from phaze.tracking.values import SUMMARY_METRICS, log_metric_batches, log_values, start_run
+from phaze.tracking.labels import COLOR_TAG, baseline_name, candidate_name, run_color, variant_hbm
+from phaze.tracking.values import finite, log_metric_batches, log_values, start_run
 
-STEP_METRICS = ("throughput_samples_s", "area_mm2", "memory_per_device_bytes")
+GIB = 2**30
+THROUGHPUT = "throughput_samples_s"
+# The figures of a design, under the same keys on the job run and on every child run.
+DESIGN_METRICS = (THROUGHPUT, "tokens_s", "mfu", "memory_per_device_gib", "area_mm2", "rank")
+STEP_METRICS = (THROUGHPUT, "area_mm2", "memory_per_device_gib", "mfu")
 STEP_PREFIX = "candidate/"  # step metrics must not share the summary keys (MLflow shows a key's last step)
-# Mirrors phaze.search.results (not imported: the Hydra callback imports this module in every run).
-DESIGN_FIELDS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "glb_banks")
-PLACEMENT_FIELDS = ("data", "pipeline", "tensor", "microbatch", "recompute", "stages")
-INTEGER_FIELDS = ("index", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "data", "pipeline", "tensor",
-                  "microbatch")
+# Candidates-table columns that are results, not settings: every other column is a design or placement
+# field and becomes a param of the candidate's run.
+RESULT_COLUMNS = frozenset({"index", "rank", "status", "pareto", THROUGHPUT, "throughput_upper_bound", "tokens_s",
+                            "mfu", "memory_per_device_bytes", "memory_per_device_gib", "area_mm2", "iteration_s",
+                            "gap"})
+INTEGER_COLUMNS = ("index", "rank", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_banks", "data",
+                   "pipeline", "tensor", "microbatch")
+SORT = ([THROUGHPUT, "area_mm2", "index"], [False, True, True])  # phaze.search.results.best_row's order
 
 
-def log_candidate_steps(client: MlflowClient, run_id: str, df: pd.DataFrame) -> None:
-    """Every candidate's throughput, area and memory as metric steps (step = candidate index), NaN skipped."""
+def ranked(df: pd.DataFrame) -> pd.DataFrame:
+    """The feasible candidates (a throughput > 0), best first, with `rank` (1..n) as the first column and
+    the memory per device in GiB instead of bytes: the MLflow table and the per-candidate steps."""
+    thr = df[THROUGHPUT].to_numpy(dtype=float)
+    order = df[np.isfinite(thr) & (thr > 0)].sort_values(SORT[0], ascending=SORT[1], kind="mergesort")
+    out = order.reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    if "memory_per_device_bytes" in out:
+        out["memory_per_device_gib"] = out.pop("memory_per_device_bytes").astype(float) / GIB
+    return out
+
+
+def log_candidate_steps(client: MlflowClient, run_id: str, table: pd.DataFrame) -> None:
+    """Every feasible candidate's throughput, area, memory and MFU as metric steps, step = its rank: the
+    throughput curve falls monotonically from the best design."""
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
-    steps = df["index"].to_numpy(dtype=np.int64)
+    steps = table["rank"].to_numpy(dtype=np.int64)
     metrics = []
     for col in STEP_METRICS:
-        if col in df:
-            values = df[col].to_numpy(dtype=np.float64)
+        if col in table:
+            values = table[col].to_numpy(dtype=np.float64)
             ok = np.isfinite(values)
-            key = STEP_PREFIX + col
             pairs = zip(values[ok].tolist(), steps[ok].tolist(), strict=True)
-            metrics += [Metric(key, v, now, s) for v, s in pairs]
+            metrics += [Metric(STEP_PREFIX + col, v, now, s) for v, s in pairs]
     log_metric_batches(client, run_id, metrics)
 
 
-def selected_candidates(df: pd.DataFrame, top_k: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(row, tags) of the top k by throughput (ties: area asc, index asc, as the search), then the Pareto
-    front (the table's `pareto` column)."""
-    feasible = df[np.isfinite(df["throughput_samples_s"].to_numpy(dtype=float))] if len(df) else df
-    order = feasible.sort_values(["throughput_samples_s", "area_mm2", "index"], ascending=[False, True, True],
-                                 kind="mergesort")
-    rank = {int(i): r + 1 for r, i in enumerate(order["index"])}
-    chosen = list(order["index"].head(top_k))
-    if "pareto" in df:
-        chosen += [i for i in df.loc[df["pareto"].astype(bool), "index"] if i not in chosen]
-    rows = df.set_index("index", drop=False)
-    out = []
-    for i in chosen:
-        row = {k: _plain(v, integral=k in INTEGER_FIELDS) for k, v in rows.loc[i].items()}
-        tags = {"candidate.kind": "search", "candidate.index": int(i), "candidate.rank": rank.get(int(i)),
-                "candidate.pareto": str(bool(row.get("pareto", False))).lower(),
-                "candidate.top_k": str(rank.get(int(i), top_k + 1) <= top_k).lower(),
-                "candidate.status": row.get("status")}
-        out.append((row, tags))
+def design_figures(entry: Mapping[str, Any], seq_len: Any = None) -> dict[str, Any]:
+    """Throughput, tokens/s, MFU, memory per device in GiB and area of a result entry or a table row."""
+    out: dict[str, Any] = {k: entry.get(k) for k in (THROUGHPUT, "tokens_s", "mfu", "area_mm2")}
+    if out["tokens_s"] is None and finite(out[THROUGHPUT]) is not None and seq_len:
+        out["tokens_s"] = out[THROUGHPUT] * seq_len
+    if finite(entry.get("memory_per_device_gib")) is not None:
+        out["memory_per_device_gib"] = entry["memory_per_device_gib"]
+    elif finite(entry.get("memory_per_device_bytes")) is not None:
+        out["memory_per_device_gib"] = entry["memory_per_device_bytes"] / GIB
     return out
+
+
+def baseline_throughputs(result: Mapping[str, Any]) -> dict[str, float]:
+    """Each baseline's throughput at the job's HBM capacity, where it has a placement that fits."""
+    out = {}
+    for name, entry in (result.get("baselines") or {}).items():
+        best = entry.get("best") if isinstance(entry, Mapping) else None
+        if isinstance(best, Mapping) and (thr := finite(best.get(THROUGHPUT))) and thr > 0:
+            out[str(name)] = thr
+    return out
+
+
+def speedups(throughput: Any, baselines: Mapping[str, float]) -> dict[str, float]:
+    thr = finite(throughput)
+    return {} if thr is None else {f"speedup_vs_{b}": thr / value for b, value in baselines.items()}
+
+
+def rank_among(throughputs_desc: np.ndarray, throughput: Any) -> int | None:
+    """The rank a design of this throughput takes among the candidates: 1 + how many are faster."""
+    thr = finite(throughput)
+    if thr is None:
+        return None
+    return 1 + int(np.count_nonzero(throughputs_desc > thr))
 
 
 def _plain(value: Any, integral: bool = False) -> Any:
@@ -77,57 +117,89 @@ def _plain(value: Any, integral: bool = False) -> Any:
     return value
 
 
+def joined(value: Any) -> Any:
+    """A list of scalars (stages, cuts) as `6,7,7,6`, the candidates table's spelling."""
+    return ",".join(str(v) for v in value) if isinstance(value, list | tuple) else value
+
+
 def log_children(client: MlflowClient, exp_id: str, job_id: str, cfg: DictConfig,
-                 result: Mapping[str, Any], candidates: pd.DataFrame | None) -> int:
-    """Child runs under the job: Pareto front and top k candidates, then every baseline; their count."""
+                 result: Mapping[str, Any], table: pd.DataFrame | None) -> int:
+    """Child runs under the job: the top k and the Pareto front of the ranked candidates, then every
+    baseline (a variant at another HBM capacity too, unless that is the job's own); their count."""
     best = result.get("best") if isinstance(result.get("best"), Mapping) else {}
     seq_len = OmegaConf.select(cfg, "model.seq_len")
+    hbm = float(OmegaConf.select(cfg, "hw.hbm_gib", default=0.0) or 0.0)
+    bases = baseline_throughputs(result)
+    order = table[THROUGHPUT].to_numpy(dtype=float) if table is not None and len(table) else np.zeros(0)
     count = 0
-    if candidates is not None and len(candidates) and "throughput_samples_s" in candidates:
-        for row, tags in selected_candidates(candidates, int(cfg.tracking.children_top_k)):
-            metrics = {k: row.get(k) for k in SUMMARY_METRICS if k in row}
-            if row.get("throughput_samples_s") is not None and seq_len and "tokens_s" not in row:
-                metrics["tokens_s"] = row["throughput_samples_s"] * seq_len
-            if best.get("index") == row["index"]:  # the winner: the engine computed its MFU
-                metrics = {k: best.get(k, metrics.get(k)) for k in SUMMARY_METRICS}
-            params = {k: row.get(k) for k in (*DESIGN_FIELDS, *PLACEMENT_FIELDS) if row.get(k) is not None}
-            _child(client, exp_id, job_id, f"candidate {row['index']}", tags, params, metrics)
-            count += 1
+    for row, tags in selected_candidates(table, int(cfg.tracking.children_top_k)) if table is not None else []:
+        figures = design_figures(row, seq_len)
+        if best.get("index") == row["index"]:  # the winner: fill what the table lacks from result.json
+            figures = {k: figures.get(k) if figures.get(k) is not None else v
+                       for k, v in design_figures(best, seq_len).items()}
+        metrics = figures | {"rank": row["rank"]} | speedups(figures[THROUGHPUT], bases)
+        params = {k: v for k, v in row.items() if k not in RESULT_COLUMNS and v is not None}
+        _child(client, exp_id, job_id, candidate_name(row["rank"], row, hbm), tags | {"hbm_gib": f"{hbm:g}"},
+               params, metrics)
+        count += 1
     for name, entry in (result.get("baselines") or {}).items():
-        variants = [(None, entry)]
-        if isinstance(entry, Mapping):  # e.g. the fixed baselines again at 32 GiB: at_32_gib {best, ...}
-            variants += [(k, v) for k, v in entry.items() if isinstance(v, Mapping) and "best" in v]
-        for variant, item in variants:
-            _baseline_child(client, exp_id, job_id, str(name), variant, item)
+        variants: list[tuple[float, Any]] = [(hbm, entry)]
+        if isinstance(entry, Mapping):  # the fixed baselines again at search.baseline_hbm_gib: at_32_gib {...}
+            for key, item in entry.items():
+                at = variant_hbm(str(key))
+                if isinstance(item, Mapping) and "best" in item and at is not None and at != hbm:
+                    variants.append((at, item))
+        for at, item in variants:
+            _baseline_child(client, exp_id, job_id, str(name), at, item, order, bases, seq_len)
             count += 1
     return count
 
 
-def _baseline_child(client: MlflowClient, exp_id: str, job_id: str, name: str, variant: str | None,
-                    entry: Any) -> None:
-    tags: dict[str, Any] = {"candidate.kind": name, "baseline.variant": variant or "job_hbm"}
+def selected_candidates(df: pd.DataFrame, top_k: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(row, tags) of the top k of the ranked table, then the rest of the Pareto front (its `pareto` column)."""
+    if not len(df) or "rank" not in df:
+        return []
+    chosen = df["rank"] <= top_k
+    if "pareto" in df:
+        chosen |= df["pareto"].astype(bool)
+    out = []
+    for _, series in df[chosen].iterrows():
+        row = {k: _plain(joined(v), integral=k in INTEGER_COLUMNS) for k, v in series.items()}
+        pareto = bool(row.get("pareto", False))
+        tags = {"candidate.kind": "search", "candidate.index": row["index"],
+                "candidate.pareto": str(pareto).lower(), "candidate.top_k": str(row["rank"] <= top_k).lower(),
+                "candidate.status": row.get("status"), COLOR_TAG: run_color("pareto" if pareto else "search")}
+        out.append((row, tags))
+    return out
+
+
+def _baseline_child(client: MlflowClient, exp_id: str, job_id: str, name: str, hbm: float, entry: Any,
+                    order: np.ndarray, bases: Mapping[str, float], seq_len: Any) -> None:
+    tags: dict[str, Any] = {"candidate.kind": name, "hbm_gib": f"{hbm:g}", COLOR_TAG: run_color(name)}
     params: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
     best = entry.get("best") if isinstance(entry, Mapping) else entry
     if isinstance(best, Mapping):
         tags["candidate.status"] = best.get("status", "feasible")
-        metrics = {k: best.get(k) for k in SUMMARY_METRICS}
-        params = {k: v for k, v in (best.get("placement") or {}).items() if k in PLACEMENT_FIELDS}
+        metrics = design_figures(best, seq_len)
+        metrics |= {"rank": rank_among(order, metrics[THROUGHPUT])} | speedups(metrics[THROUGHPUT], bases)
+        params = {k: joined(v) for k, v in (best.get("placement") or {}).items()}
     else:  # "infeasible: <reason>"
         tags["candidate.status"] = "infeasible"
         tags["candidate.reason"] = str(best)
     if isinstance(entry, Mapping):
         if metrics.get("area_mm2") is None:
             metrics["area_mm2"] = entry.get("area_mm2")
-        params |= {k: v for k, v in (entry.get("design") or {}).items() if k in DESIGN_FIELDS}
-        metrics["phaze_speedup"] = entry.get("speedup")
+        params |= dict(entry.get("design") or {})
         lit = entry.get("literature")
-        if isinstance(lit, Mapping):
-            metrics |= {f"literature.{k}": lit.get(k) for k in SUMMARY_METRICS}
+        if isinstance(lit, Mapping):  # a tag, so every child keeps the same metric keys
+            tags["literature"] = f"{lit.get(THROUGHPUT, 0):.6g} samples/s, " + ", ".join(
+                f"{k}={joined(v)}" for k, v in (lit.get("placement") or {}).items())
+        elif lit is not None:
+            tags["literature"] = str(lit)
         if "index" in entry:
             tags["candidate.index"] = entry["index"]
-    label = name if variant is None else f"{name} {variant}"
-    _child(client, exp_id, job_id, label, tags, params, metrics)
+    _child(client, exp_id, job_id, baseline_name(name, hbm), tags, params, metrics)
 
 
 def _child(client: MlflowClient, exp_id: str, job_id: str, name: str, tags: Mapping[str, Any],

@@ -8,6 +8,8 @@ to the client calls.
 from __future__ import annotations
 
 import json
+import re
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,59 @@ from phaze.tracking.files import provenance
 from phaze.tracking.session import experiment_name
 
 SWEEP_FUNCTIONS = ("range(", "choice(", "interval(", "glob(")  # Hydra's sweep override syntax
+COLOR_TAG = "mlflow.runColor"  # MLflow's own tag: the run's colour in the table and in every chart
+# One colour per kind of run (Tableau 10, plus a grey for ordinary candidates), so a chart tells a baseline
+# from a searched design without a legend. A baseline not listed takes one of FALLBACK_COLORS by name.
+KIND_COLORS = {"sweep": "#7f7f7f", "job": "#000000", "search": "#a5b4c4", "pareto": "#1f77b4",
+               "tpuv4": "#d62728", "tpuv4_phaze": "#ff7f0e", "spotlight": "#9467bd", "spotlight_oracle": "#e377c2"}
+FALLBACK_COLORS = ("#8c564b", "#bcbd22", "#17becf", "#2ca02c")
+VARIANT_HBM = re.compile(r"^at_(\d+(?:\.\d+)?)_gib$")  # phaze.search.baselines: at_<baseline_hbm_gib>_gib
+
+
+def run_color(kind: str) -> str:
+    if kind in KIND_COLORS:
+        return KIND_COLORS[kind]
+    return FALLBACK_COLORS[zlib.crc32(kind.encode()) % len(FALLBACK_COLORS)]
+
+
+def gib(value: float) -> str:
+    return f"{float(value):g} GiB"
+
+
+def candidate_name(rank: int, row: Mapping[str, Any], hbm_gib: float) -> str:
+    """`#1 4096x2x32 tc, 2048x2 vc, 2 MiB @80 GiB`: rank, n_tc x W x D tensor cores, n_vc x W_vc vector
+    cores, global buffer, at the job's HBM capacity (the enumeration index is a tag, not a name)."""
+    return (f"#{rank} {row['n_tc']}x{row['tc_width']}x{row['tc_depth']} tc, {row['n_vc']}x{row['vc_width']} vc, "
+            f"{float(row['glb_mib']):g} MiB @{gib(hbm_gib)}")
+
+
+def variant_hbm(variant: str) -> float | None:
+    """The HBM capacity of a baseline variant key (`at_32_gib` -> 32.0); None for another key."""
+    match = VARIANT_HBM.match(variant)
+    return float(match.group(1)) if match else None
+
+
+def baseline_name(name: str, hbm_gib: float | None) -> str:
+    return name if hbm_gib is None else f"{name} @{gib(hbm_gib)}"
+
+
+def swept_values(config: DictConfig) -> dict[str, str]:
+    """What a sweep sweeps: `hydra.sweeper.params`, overridden by the command line's sweep overrides."""
+    swept: dict[str, str] = {}
+    sweeper = OmegaConf.select(config, "hydra.sweeper.params")
+    if sweeper is not None:
+        swept |= {str(k): str(v) for k, v in OmegaConf.to_container(sweeper, resolve=False).items()}
+    for override in OmegaConf.select(config, "hydra.overrides.task", default=None) or []:
+        key, _, value = str(override).partition("=")
+        if _is_sweep(value):
+            swept[key] = value
+    return swept
+
+
+def sweep_name(config: DictConfig, fallback: str) -> str:
+    """`sweep hw.hbm_gib=32,64,80` (every swept key and its values); `sweep <dir>` when nothing is swept."""
+    swept = swept_values(config)
+    return "sweep " + (" ".join(f"{k}={v}" for k, v in swept.items()) if swept else fallback)
 
 
 def run_name(cfg: DictConfig, result: Mapping[str, Any]) -> str:
@@ -67,8 +122,12 @@ def job_tags(cfg: DictConfig, out_dir: Path, result: Mapping[str, Any]) -> dict[
         prov = {k: stored.get(k) if v is None else v for k, v in prov.items()}
     if None in prov.values():
         prov = {k: provenance(cfg).get(k) if v is None else v for k, v in prov.items()}
+    hbm = OmegaConf.select(cfg, "hw.hbm_gib")
     return group_choices(cfg) | prov | {"task": result.get("task"), "run_dir": str(out_dir),
-                                         "mlflow.source.git.commit": prov["git_commit"]}
+                                         "mlflow.source.git.commit": prov["git_commit"],
+                                         "hbm_gib": None if hbm is None else f"{float(hbm):g}",
+                                         COLOR_TAG: run_color("job")}
 
 
-__all__ = ["group_choices", "job_tags", "run_name"]
+__all__ = ["COLOR_TAG", "baseline_name", "candidate_name", "group_choices", "job_tags", "run_color", "run_name",
+           "sweep_name", "variant_hbm"]

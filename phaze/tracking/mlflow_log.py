@@ -22,18 +22,30 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
-from phaze.tracking.children import log_candidate_steps, log_children
+from phaze.tracking.children import (
+    DESIGN_METRICS,
+    THROUGHPUT,
+    baseline_throughputs,
+    design_figures,
+    joined,
+    log_candidate_steps,
+    log_children,
+    ranked,
+)
 from phaze.tracking.labels import job_tags, run_name
 from phaze.tracking.session import ensure_experiment, experiment_name, mlflow_session, parent_run_id, warn_failure
-from phaze.tracking.values import SUMMARY_METRICS, finite, flatten, log_values, start_run
+from phaze.tracking.ui import browse_hint, save_view
+from phaze.tracking.values import finite, flatten, log_values, start_run
 
 # Derived hardware figures (its config fields are already params).
 HARDWARE_METRICS = ("area_mm2", "peak_flops", "candidates_total", "candidates_kept", "max_area_mm2")
+TABLE_FILE = "candidates.json"  # the MLflow table: feasible candidates only, best first (all: candidates.parquet)
 
 
 def log_run(cfg: DictConfig, out_dir: Path, result: dict[str, Any], candidates: pd.DataFrame | None,
             artifacts: list[Path]) -> str | None:
-    """Log one finished job (any task) to MLflow; the job run's id, or None when tracking is off or failed."""
+    """Log one finished job (any task) to MLflow; the job run's id, or None when tracking is off or failed.
+    Prints the run's id and the URL of the experiment's runs table."""
     tracking = cfg.get("tracking")
     if tracking is None or tracking.get("name", "none") == "none":
         return None
@@ -48,11 +60,15 @@ def log_run(cfg: DictConfig, out_dir: Path, result: dict[str, Any], candidates: 
                 with suppress(Exception):
                     client.set_terminated(run_id, "FAILED")
                 raise
-            exp_name = client.get_experiment(exp_id).name if parent else experiment_name(cfg)
+            experiment = client.get_experiment(exp_id)
+            save_view(client, exp_id, dict(experiment.tags), baseline_throughputs(result))
     except Exception as exc:  # by design: tracking must never fail the run (DESIGN §1)
         warn_failure(exc, out_dir)
         return None
-    print(f"mlflow: run {run_id} in experiment {exp_name!r} at {tracking.uri}")
+    print(f"mlflow: run {run_id} in experiment {experiment.name!r} at {tracking.uri}")
+    hint = browse_hint(str(tracking.uri), exp_id)
+    if hint:
+        print(hint)
     return run_id
 
 
@@ -69,25 +85,45 @@ def _parent_and_experiment(client: MlflowClient, cfg: DictConfig) -> tuple[str |
     return None, ensure_experiment(client, experiment_name(cfg), cfg.tracking)
 
 
+def job_params(cfg: DictConfig, result: Mapping[str, Any]) -> dict[str, Any]:
+    """The resolved config, flattened, without the hw fields a search space replaces (`hw.n_tc` of a
+    `hw=search` run is the unused template, not a design), plus the best design as `best.*`: its hardware,
+    its placement and its other non-figure fields (index, status, ...)."""
+    params = flatten(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
+    space = OmegaConf.select(cfg, "hw.space")
+    if result.get("task") in ("search", "merge") and isinstance(space, Mapping):
+        for key in space:
+            params.pop(f"hw.{key}", None)
+    best = result.get("best")
+    if isinstance(best, Mapping):
+        for section in ("hardware", "placement"):
+            if isinstance(best.get(section), Mapping):
+                params |= {f"best.{k}": joined(v) for k, v in best[section].items()}
+        params |= {f"best.{k}": v for k, v in best.items()
+                   if not isinstance(v, Mapping | list | float) and k not in DESIGN_METRICS}
+    return params
+
+
 def _log_job(client: MlflowClient, exp_id: str, run_id: str, cfg: DictConfig, out_dir: Path,
              result: dict[str, Any], candidates: pd.DataFrame | None, artifacts: list[Path]) -> None:
-    params = flatten(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
-    log_values(client, run_id, params=params, metrics=job_metrics(out_dir, result))
-    if candidates is not None and len(candidates):
+    log_values(client, run_id, params=job_params(cfg, result), metrics=job_metrics(out_dir, result, cfg))
+    table = ranked(candidates) if candidates is not None and len(candidates) else None
+    if table is not None:
         if cfg.tracking.log_candidate_steps:
-            log_candidate_steps(client, run_id, candidates)
-        client.log_table(run_id, data=candidates, artifact_file="candidates.json")
+            log_candidate_steps(client, run_id, table)
+        client.log_table(run_id, data=table, artifact_file=TABLE_FILE)
     for path in artifacts:
         if Path(path).is_file():
             client.log_artifact(run_id, str(path))
-    log_children(client, exp_id, run_id, cfg, result, candidates)
+    log_children(client, exp_id, run_id, cfg, result, table)
     client.set_terminated(run_id, "FINISHED")
 
 
-def job_metrics(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
-    """Summary figures of the job run: the best design's (with its layer passes' busy times per kind of op),
-    speedups, wall time, and the numeric fields of the model / hardware / search summaries (all a
+def job_metrics(out_dir: Path, result: Mapping[str, Any], cfg: DictConfig | None = None) -> dict[str, Any]:
+    """Summary figures of the job run: the best design's (rank 1, with its layer passes' busy times per kind
+    of op), speedups, wall time, and the numeric fields of the model / hardware / search summaries (all a
     task=inspect run has)."""
+    seq_len = OmegaConf.select(cfg, "model.seq_len") if cfg is not None else None
     out: dict[str, Any] = {}
     for section in ("model", "hardware", "search"):
         if isinstance(result.get(section), Mapping):
@@ -96,7 +132,11 @@ def job_metrics(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
                         if finite(result[section].get(k)) is not None})
     best = result.get("best")
     if isinstance(best, Mapping):
-        out.update({k: best[k] for k in SUMMARY_METRICS if k in best})
+        out.update({k: v for k, v in design_figures(best, seq_len).items() if v is not None})
+        out.update({f"best.{k}": v for k, v in best.items() if isinstance(v, float) and k not in DESIGN_METRICS
+                    and not k.startswith("memory_per_device")})
+        if result.get("task") in ("search", "merge") and finite(best.get(THROUGHPUT)) is not None:
+            out["rank"] = 1
     hw = result.get("hardware")
     if "area_mm2" not in out and isinstance(hw, Mapping) and hw.get("area_mm2") is not None:
         out["area_mm2"] = hw["area_mm2"]  # task=evaluate: the fixed design's area
@@ -117,4 +157,4 @@ def job_metrics(out_dir: Path, result: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["job_metrics", "log_run"]
+__all__ = ["job_metrics", "job_params", "log_run"]

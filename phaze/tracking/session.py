@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from omegaconf import DictConfig
 
+from phaze.tracking.ui import EXPERIMENT_KIND, EXPERIMENT_KIND_TAG, mark_experiment
+
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
@@ -103,19 +105,22 @@ def artifact_location(tracking: Any, name: str) -> str | None:
 
 
 def ensure_experiment(client: MlflowClient, name: str, tracking: Any) -> str:
-    """The experiment's id, creating it (with its artifact location) or restoring a deleted one."""
+    """The experiment's id, creating it (with its artifact location and the experiment kind tag) or
+    restoring a deleted one."""
     from mlflow.exceptions import MlflowException
 
     exp = client.get_experiment_by_name(name)
     if exp is None:
         try:
-            return client.create_experiment(name, artifact_location=artifact_location(tracking, name))
+            return client.create_experiment(name, artifact_location=artifact_location(tracking, name),
+                                            tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
         except MlflowException:  # another job created it between the two calls
             exp = client.get_experiment_by_name(name)
             if exp is None:
                 raise
     if exp.lifecycle_stage == "deleted":
         client.restore_experiment(exp.experiment_id)
+    mark_experiment(client, str(exp.experiment_id), dict(exp.tags))  # one made by an older phaze
     return str(exp.experiment_id)
 
 

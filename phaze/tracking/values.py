@@ -22,8 +22,6 @@ MAX_PARAM_VALUE_LENGTH = 6000
 MAX_TAG_VALUE_LENGTH = 8000
 MAX_KEY_LENGTH = 250
 BAD_KEY_CHARS = re.compile(r"[^\w./\- :]")  # MLflow keys: alphanumerics, _ - . / space and colon
-# The figures every run of every kind logs under the same keys, so MLflow's compare view lines them up.
-SUMMARY_METRICS = ("throughput_samples_s", "tokens_s", "mfu", "memory_per_device_bytes", "area_mm2")
 
 
 def clean_key(key: str) -> str:
