@@ -180,6 +180,8 @@ def heredoc_files() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = tmp_path_factory.mktemp("docs_ws")
+    for name in ("tests", "benchmarks"):  # repository paths a command quotes, as from a checkout's root
+        (ws / name).symlink_to(ROOT / name, target_is_directory=True)
     for rel, text in heredoc_files().items():
         (ws / rel).parent.mkdir(parents=True, exist_ok=True)
         (ws / rel).write_text(text)
