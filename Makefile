@@ -1,4 +1,5 @@
-# The two commands of the README. Both create .venv if it is missing and install phaze with its extras.
+# The two commands of the README. Both create .venv if it is missing and install phaze with its extras
+# (dev, and ray: the Ray executor's test runs in CI, tests/test_ray_executor.py).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,ray]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -5,6 +5,7 @@ User errors (ConfigError) print one line on stderr and exit with status 2, never
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -70,8 +71,18 @@ def track(cfg: DictConfig, out_dir: Path, result: dict) -> None:
     log_run(cfg, out_dir, result, candidates, run_artifacts(out_dir))
 
 
+def enter_start_dir() -> None:
+    """Relative paths in the config (search.cache_dir, tracking.uri, ...) are relative to the directory phaze
+    was started in (`hydra.runtime.cwd`, recorded by the launching process). A job that runs elsewhere, as in a
+    worker of the Hydra Ray launcher (whose directory is where `ray start` ran), moves there when it exists."""
+    start = str(HydraConfig.get().runtime.cwd or "")
+    if start and os.path.isdir(start) and os.path.realpath(start) != os.path.realpath(os.getcwd()):
+        os.chdir(start)
+
+
 @hydra.main(config_path=CONF_DIR, config_name="config", version_base="1.3")
 def app(cfg: DictConfig) -> None:
+    enter_start_dir()
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     try:
         result = run_task(cfg, out_dir)

@@ -80,7 +80,7 @@ def test_gemm_bound_by_buffer_bandwidth_to_the_cycle() -> None:
     # buffer (above): 176 cycles on the whole chip against 3·8 + 8 = 32 cycles of compute; a one-core op gets
     # 1 / (n_tc + n_vc) = 1/2 of the bandwidth: 352 cycles.
     acc = design(n_tc=1, n_vc=1, tc_width=4, tc_depth=4, vc_width=4, glb_mib=2, freq_hz=1.0, hbm_bw_bytes_per_s=HUGE,
-                 glb_banks=1, glb_bank_bytes=2)
+                 glb_banks=1, glb_bank_bytes=2, has_area=False)
     assert seconds(gemm_op(1, 8, 4, 12), acc) == (352.0, 176.0)
 
 

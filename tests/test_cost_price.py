@@ -3,12 +3,14 @@ random candidates and random ops, in both modes."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phaze.config.hw import HwConfig, SpaceConfig
+from phaze.config.hw import VECTOR_COST_MODELS, HwConfig, SpaceConfig
 from phaze.cost import price_graph, price_ops
 from phaze.cost.reference import op_ref_s
 from phaze.cost.tables import vector_cycle_table
@@ -31,13 +33,14 @@ def random_ops(rng: np.random.Generator, k: int) -> list[Op]:
         keys = tuple(rng.choice(KEYS, size=int(rng.integers(0, 3))))
         nbytes = {"bytes_read": int(rng.integers(1, 10**9)), "bytes_written": int(rng.integers(1, 10**8))}
         core = bool(rng.random() < 0.5)  # streams the attention scores (hw.attention_core_hbm_fraction)
+        row = int(rng.choice([0, 1, 7, 1024, 50_257]))  # per-row vector work amortised over it (0: per element)
         if kind is OpKind.GEMM:
             b, n, m, c = (int(x) for x in rng.integers(1, [16, 8192, 8192, 8192]))
             ops.append(Op(f"g{i}", kind, pass_, gemm=(b, n, m, c), vector_ops=keys, numel=b * n * m,
-                          attention_core=core, **nbytes))
+                          row_elems=row, attention_core=core, **nbytes))
         elif kind is OpKind.VECTOR:
             ops.append(Op(f"v{i}", kind, pass_, vector_ops=keys or ("add_sub_mul_neg",),
-                          numel=int(rng.integers(1, 10**9)), attention_core=core, **nbytes))
+                          numel=int(rng.integers(1, 10**9)), row_elems=row, attention_core=core, **nbytes))
         elif kind is OpKind.COLLECTIVE:
             ops.append(Op(f"c{i}", kind, pass_, collective=list(Collective)[i % 3],
                           comm_bytes=int(rng.integers(1, 10**9)), group=int(rng.integers(1, 16))))
@@ -65,10 +68,11 @@ def test_vectorised_equals_reference_on_the_default_space(space: Accelerators) -
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 6), overhead=st.integers(0, 500), barrier=st.integers(0, 50),
        bank_bytes=st.sampled_from([8, 32, 64, 128]), hbm=st.floats(1e9, 1e13), node=st.integers(1, 16),
        wave=st.one_of(st.none(), st.tuples(st.integers(1, 300), st.integers(1, 300), st.integers(1, 200))),
-       core=st.one_of(st.none(), st.floats(0.05, 1.0)))
+       core=st.one_of(st.none(), st.floats(0.05, 1.0)), model=st.sampled_from(VECTOR_COST_MODELS))
 def test_vectorised_equals_reference_random_designs(seed: int, n: int, overhead: int, barrier: int,
                                                     bank_bytes: int, hbm: float, node: int,
-                                                    wave: tuple[int, int, int] | None, core: float | None) -> None:
+                                                    wave: tuple[int, int, int] | None, core: float | None,
+                                                    model: str) -> None:
     rng = np.random.default_rng(seed)
     rows = []
     for _ in range(n):
@@ -78,9 +82,17 @@ def test_vectorised_equals_reference_random_designs(seed: int, n: int, overhead:
                        glb_banks=int(rng.integers(1, 513)), glb_bank_bytes=bank_bytes, hbm_bw_bytes_per_s=hbm,
                        op_issue_cycles=overhead, op_barrier_cycles=barrier, node_size=node,
                        gemm_wave_tile=None if wave is None else [wave[0], wave[1]],
-                       gemm_wave_slots=None if wave is None else wave[2], attention_core_hbm_fraction=core)
+                       gemm_wave_slots=None if wave is None else wave[2], attention_core_hbm_fraction=core,
+                       vector_cost_model=model)
         rows.append(Accelerators.from_config(cfg).row(0))
     check_against_reference(random_ops(rng, 10), Accelerators.from_rows(rows))
+
+
+def test_vectorised_equals_reference_phaze_table(space: Accelerators) -> None:
+    rng = np.random.default_rng(11)
+    rows = np.sort(rng.choice(len(space), size=20, replace=False))
+    acc = replace(space.take(rows), vector_cost_model="phaze")
+    check_against_reference(random_ops(rng, 25), acc)
 
 
 def test_dedupe_does_not_change_results(space: Accelerators) -> None:

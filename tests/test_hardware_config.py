@@ -104,11 +104,17 @@ def test_gpu_numbers(composed: dict) -> None:
     ({"gemm_wave_slots": 108}, "hw.gemm_wave_slots"),
     ({"gemm_wave_tile": [256, 128], "gemm_wave_slots": 108, "space": SpaceConfig()}, "hw.gemm_wave_tile"),
     ({"has_area": False, "space": SpaceConfig()}, "hw.space"),
+    ({"vector_cost_model": "wham"}, "hw.vector_cost_model"),
 ])
 def test_validate_names_the_field(override: dict, field: str) -> None:
     cfg = HwConfig(name="x", **override)
     with pytest.raises(ConfigError, match=f"^invalid config: {field}="):
         validate(cfg)
+
+
+def test_vector_cost_model_error_lists_the_models() -> None:
+    with pytest.raises(ConfigError, match=r"^invalid config: hw\.vector_cost_model='wham': one of primitives, phaze$"):
+        validate(HwConfig(name="x", vector_cost_model="wham"))
 
 
 def test_validate_space_ranges() -> None:

@@ -34,7 +34,7 @@ def peaks(graph: LayerGraph, acc: Accelerators, c: int, starts: tuple[int, ...],
           inst: Instance) -> tuple[float, float]:
     p = price_detail(graph.ops, acc)
     hbm = [(float(p.single_hbm_bytes[c, i]), float(p.hbm_bytes[c, i])) for i in range(len(graph.ops))]
-    glb = [(float(p.glb_bytes[c, i]),) * 2 for i in range(len(graph.ops))]
+    glb = [(float(p.single_glb_bytes[c, i]), float(p.glb_bytes[c, i])) for i in range(len(graph.ops))]
     return (check_bandwidth(inst, starts, modes, hbm, acc.hbm_bw_bytes_per_s, "HBM"),
             check_bandwidth(inst, starts, modes, glb, float(acc.glb_bw_bytes_per_cycle[c]) * acc.freq_hz, "GLB"))
 
@@ -61,7 +61,8 @@ def test_one_core_ops_together_reach_but_never_pass_the_chip_bandwidth() -> None
     # 1 tensor core + 3 vector cores, HBM 4 B/s, buffer unbounded: a streaming vector op on one core gets 1/4 of
     # HBM (1 B/s), so its 16 B take 16 s; three side by side draw exactly 3/4 of HBM, and the checker says so.
     acc = Accelerators.from_config(HwConfig(name="t", n_tc=1, n_vc=3, tc_width=4, tc_depth=4, vc_width=4, glb_mib=2,
-                                            freq_hz=1.0, hbm_bw_bytes_per_s=4.0, glb_banks=1, glb_bank_bytes=10**15))
+                                            freq_hz=1.0, hbm_bw_bytes_per_s=4.0, glb_banks=1, glb_bank_bytes=10**15,
+                                            has_area=False))
     ops = [Op(f"v{i}", OpKind.VECTOR, numel=1, vector_ops=("relu",), bytes_read=8, bytes_written=8) for i in range(3)]
     graph = LayerGraph("block", Pass.FWD, ops, [])
     p = price_detail(ops, acc)

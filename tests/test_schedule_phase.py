@@ -115,7 +115,8 @@ def test_real_block_on_four_tensor_cores() -> None:
     # for GEMMs, / 64 for vector ops). Greedy runs every op on the whole chip; the vectorised bound is
     # 4.28 ms lower (the vector ops' whole-chip time, as if they could hide behind single-core GEMMs). They
     # cannot: the GEMMs cannot be dealt to 4 cores evenly enough, and the phase bound proves greedy optimal
-    # (CP-SAT needs about 2-4 s for the same proof).
+    # (CP-SAT needs about 2-4 s for the same proof). Priced with the original's vector table
+    # (hw.vector_cost_model=phaze), the costs this scenario was worked out on.
     from conftest import compose_cfg, model_cfg
 
     from phaze.cost import price_graph
@@ -123,7 +124,7 @@ def test_real_block_on_four_tensor_cores() -> None:
     from phaze.model import build_model
     from phaze.schedule import build_problem
 
-    acc = Accelerators.from_config(compose_cfg(["hw=search"]).hw).take(np.array([9061]))
+    acc = Accelerators.from_config(compose_cfg(["hw=search", "hw.vector_cost_model=phaze"]).hw).take(np.array([9061]))
     assert (int(acc.n_tc[0]), int(acc.n_vc[0])) == (4, 64)
     graph = build_model(model_cfg("llama2_7b"), 1, 1).layers["block"].bwd
     single, intra = price_graph(graph, acc)

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# How vector ops are priced (phaze.cost.tables, docs/vector_costs.md): from per-primitive cycles (the default) or
+# with the original's per-op table
+VECTOR_COST_MODELS = ("primitives", "phaze")
+
 
 @dataclass
 class Pow2Range:
@@ -86,6 +90,7 @@ class HwConfig:
     dp_link_bw_bytes_per_s: float = 45e9
     dp_link_achievable_fraction: float = 1.0
     link_latency_s: float = 1e-6
+    vector_cost_model: str = "primitives"  # one of VECTOR_COST_MODELS
     has_area: bool = True  # false for GPUs: the area model describes PHAZE's template only
     # physical: arrays, accumulators, banked global buffer, crossbar and per-core control (DESIGN §4);
     # phaze2024: the original PHAZE closed form (278.826676 mm² for tpuv4_phaze; banks not searched)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from phaze.config.errors import ConfigError
+from phaze.config.hw import VECTOR_COST_MODELS
 
 POSITIVE_INTS = ("n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "elem_bytes", "node_size", "glb_banks",
                  "glb_bank_bytes")
@@ -98,6 +99,8 @@ def validate(cfg: Any) -> None:
     core = cfg.attention_core_hbm_fraction
     if core is not None and (not _is_number(core) or not 0.0 < core <= 1.0):
         raise ConfigError("hw.attention_core_hbm_fraction", core, "null or a number in (0, 1]")
+    if cfg.vector_cost_model not in VECTOR_COST_MODELS:
+        raise ConfigError("hw.vector_cost_model", cfg.vector_cost_model, f"one of {', '.join(VECTOR_COST_MODELS)}")
     _validate_wave(cfg.gemm_wave_tile, cfg.gemm_wave_slots, cfg.space)
     if not _is_number(cfg.link_latency_s) or cfg.link_latency_s < 0:
         raise ConfigError("hw.link_latency_s", cfg.link_latency_s, "a non-negative number of seconds")

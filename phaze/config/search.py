@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from phaze.config.errors import ConfigError
 
 SHARD = re.compile(r"^(\d+)/(\d+)$")
+EXECUTORS = ("local", "ray")
+# host:port of a running cluster's GCS, ray://host:port (Ray Client), or "auto" (the cluster this machine joined)
+RAY_ADDRESS = re.compile(r"^(auto|ray://[^\s/:]+:\d+|[^\s/:]+:\d+)$")
 
 
 @dataclass
@@ -21,6 +24,8 @@ class SpotlightConfig:
 @dataclass
 class SearchConfig:
     workers: int = 2  # processes evaluating a chunk; use 1 under a parallel Hydra launcher
+    executor: str = "local"  # local: forked processes on this machine; ray: tasks on a Ray cluster
+    ray_address: str | None = None  # executor=ray: null = start a Ray on 127.0.0.1 with `workers` CPUs
     shard: str = "0/1"  # i/n: this job evaluates the candidates with index % n == i
     chunk_size: int = 256  # pairs per chunk; the incumbent is updated between chunks
     pruning: bool = True
@@ -44,6 +49,11 @@ def validate(cfg: SearchConfig) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"search.{name}", value, "a positive integer")
     parse_shard(cfg.shard)
+    if cfg.executor not in EXECUTORS:
+        raise ConfigError("search.executor", cfg.executor, "one of " + ", ".join(EXECUTORS))
+    if cfg.ray_address is not None and not RAY_ADDRESS.match(str(cfg.ray_address)):
+        raise ConfigError("search.ray_address", cfg.ray_address,
+                          "null (start a local Ray on 127.0.0.1), host:port, ray://host:port or auto")
     if cfg.spotlight.evaluations < 1:
         raise ConfigError("search.spotlight.evaluations", cfg.spotlight.evaluations, "a positive integer")
     if cfg.spotlight.initial < 1:

@@ -55,9 +55,10 @@ class Priced:
     intra_bound: NDArray[np.int8]
     single_overhead_s: NDArray[np.float64]
     intra_overhead_s: NDArray[np.float64]
-    hbm_bytes: NDArray[np.float64]  # the same in both modes except for a GEMM's tiling (single below)
+    hbm_bytes: NDArray[np.float64]  # intra mode; a GEMM's tiling differs in single mode (its capacity share)
     single_hbm_bytes: NDArray[np.float64]
-    glb_bytes: NDArray[np.float64]
+    glb_bytes: NDArray[np.float64]  # intra mode; a GPU's all-core GEMM moves thread-block tiles (single below)
+    single_glb_bytes: NDArray[np.float64]
 
 
 def _keyed(acc: Accelerators, key: tuple[str, ...]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -87,15 +88,22 @@ def _stack_bound(terms: list[NDArray[np.float64]], codes: list[int], detail: boo
     return stacked.max(axis=0), np.asarray(codes, dtype=np.int8)[which]
 
 
-def _gemm_columns(ops: list[Op], e: int) -> dict[str, NDArray[np.int64]]:
+def _cycles(ops: list[Op], acc: Accelerators) -> NDArray[np.float64]:
+    """Lane-cycles per element of each op's vector chain (a GEMM's fused epilogue), under hw.vector_cost_model."""
+    return np.array([cycles_per_element(op.vector_ops, op.pass_, op.name, model=acc.vector_cost_model,
+                                        row_elems=op.row_elems) for op in ops], dtype=np.float64)
+
+
+def _gemm_columns(ops: list[Op], acc: Accelerators) -> dict[str, NDArray[np.int64]]:
     for op in ops:
         if op.gemm is None:
             raise ValueError(f"op {op.name!r}: a GEMM op needs its (B, N, M, C) dims")
     dims = np.array([op.gemm for op in ops], dtype=np.int64).reshape(len(ops), 4)
     b, n, m, c = dims[:, 0], dims[:, 1], dims[:, 2], dims[:, 3]
     total = np.array([op.bytes_read + op.bytes_written for op in ops], dtype=np.int64)
+    e = acc.elem_bytes
     return {"b": b, "n": n, "m": m, "c": c, "extra": np.maximum(total - compulsory_bytes(b, n, m, c, e), 0),
-            "epi": np.array([cycles_per_element(op.vector_ops, op.pass_, op.name) for op in ops], dtype=np.int64),
+            "epi": _cycles(ops, acc),
             "numel": np.array([op.numel for op in ops], dtype=np.int64)}
 
 
@@ -147,7 +155,7 @@ def _gemm_mode(col: dict[str, NDArray[np.int64]], ops: list[Op], acc: Accelerato
 def _vector_mode(ops: list[Op], acc: Accelerators, single: bool, detail: bool,
                  ) -> tuple[NDArray[np.float64], Any, NDArray[np.float64], NDArray[np.float64]]:
     numel = np.array([op.numel for op in ops], dtype=np.int64)[None]
-    cyc = np.array([cycles_per_element(op.vector_ops, op.pass_, op.name) for op in ops], dtype=np.int64)[None]
+    cyc = _cycles(ops, acc)[None]
     nbytes = np.array([op.bytes_read + op.bytes_written for op in ops], dtype=np.float64)[None]
     first, inverse = _keyed(acc, VECTOR_SINGLE_KEY if single else VECTOR_INTRA_KEY)
     width = _col(acc, "vc_width", first)
@@ -181,7 +189,7 @@ def _price(ops: list[Op], acc: Accelerators, detail: bool) -> dict[str, Any]:
     """The arrays of `Priced` (only the seconds without `detail`)."""
     shape = (len(acc), len(ops))
     names = ("single_s", "intra_s") + (("single_overhead_s", "intra_overhead_s", "hbm_bytes", "single_hbm_bytes",
-                                        "glb_bytes") if detail else ())
+                                        "glb_bytes", "single_glb_bytes") if detail else ())
     out: dict[str, Any] = {name: np.zeros(shape) for name in names}
     if detail:
         out.update({name: np.full(shape, BOUND_NONE, dtype=np.int8) for name in ("single_bound", "intra_bound")})
@@ -195,7 +203,7 @@ def _price(ops: list[Op], acc: Accelerators, detail: bool) -> dict[str, Any]:
             continue
         kops = [ops[i] for i in k]
         if kind is OpKind.GEMM:
-            col = _gemm_columns(kops, acc.elem_bytes)
+            col = _gemm_columns(kops, acc)
             single, intra = (_gemm_mode(col, kops, acc, mode, detail) for mode in (True, False))
             single_over = _overhead_s(acc, np.where(col["epi"] > 0, 2, 1))[None]
         else:
@@ -207,7 +215,7 @@ def _price(ops: list[Op], acc: Accelerators, detail: bool) -> dict[str, Any]:
             out["single_overhead_s"][:, k], out["intra_overhead_s"][:, k] = single_over, intra_over
             out["single_bound"][:, k], out["intra_bound"][:, k] = single[1], intra[1]
             out["hbm_bytes"][:, k], out["single_hbm_bytes"][:, k] = intra[2], single[2]
-            out["glb_bytes"][:, k] = single[3]
+            out["glb_bytes"][:, k], out["single_glb_bytes"][:, k] = intra[3], single[3]
     for i in idx[OpKind.COLLECTIVE]:
         out["single_s"][:, i] = out["intra_s"][:, i] = collective_op_s(ops[i], acc)
         if detail:

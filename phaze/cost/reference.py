@@ -56,7 +56,7 @@ def _issue_s(a: Accelerator, spans: int) -> float:
 def gemm_ref_s(op: Op, a: Accelerator, single: bool) -> float:
     b, n, m, c = op.gemm  # type: ignore[misc]
     w, d, e, f = a.tc_width, a.tc_depth, a.elem_bytes, a.freq_hz
-    epi = cycles_per_element(op.vector_ops, op.pass_, op.name)
+    epi = cycles_per_element(op.vector_ops, op.pass_, op.name, model=a.vector_cost_model, row_elems=op.row_elems)
     cores_all = a.n_tc + a.n_vc
     held = (2 if epi else 1) if single else cores_all
     share = held / cores_all if single else 1.0
@@ -89,10 +89,10 @@ def vector_ref_s(op: Op, a: Accelerator, single: bool) -> float:
     lanes = a.vc_width if single else a.n_vc * a.vc_width
     share = 1 / cores_all if single else 1.0
     bw = (a.core_hbm_bw_bytes_per_s if op.attention_core else a.hbm_bw_bytes_per_s) * share
-    c = cycles_per_element(op.vector_ops, op.pass_, op.name)
+    c = cycles_per_element(op.vector_ops, op.pass_, op.name, model=a.vector_cost_model, row_elems=op.row_elems)
     nbytes = op.bytes_read + op.bytes_written
     glb_bw = a.glb_bw_bytes_per_cycle * a.freq_hz * share
-    t = max(_cdiv(op.numel * c, lanes) / a.freq_hz, nbytes / bw, nbytes / glb_bw)
+    t = max(math.ceil(op.numel * c / lanes) / a.freq_hz, nbytes / bw, nbytes / glb_bw)
     return t + _issue_s(a, 1 if single else cores_all)
 
 

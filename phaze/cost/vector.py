@@ -10,14 +10,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from phaze.cost.gemm import ceil_div
-
 
 def vector_seconds(numel: ArrayLike, cycles_per_element: ArrayLike, bytes_: ArrayLike, *, lanes: ArrayLike,
                    hbm_bw_bytes_per_s: ArrayLike, freq_hz: float) -> NDArray[np.float64]:
-    """`max(ceil(numel·c_op / lanes) / f, bytes / hbm_bw)` (DESIGN §5), without the per-op overhead."""
-    work = np.asarray(numel, dtype=np.int64) * np.asarray(cycles_per_element, dtype=np.int64)
-    t_compute = ceil_div(work, lanes) / freq_hz
+    """`max(ceil(numel·c_op / lanes) / f, bytes / hbm_bw)` (DESIGN §5), without the per-op overhead. `c_op` may be
+    fractional (per-row work amortised over the row, phaze.cost.tables): the work is float64, exact for integer
+    cycles below 2^53 lane-cycles."""
+    work = np.asarray(numel, dtype=np.float64) * np.asarray(cycles_per_element, dtype=np.float64)
+    t_compute = np.ceil(work / np.asarray(lanes, dtype=np.float64)) / freq_hz
     t_memory = np.asarray(bytes_, dtype=np.float64) / hbm_bw_bytes_per_s
     return np.maximum(t_compute, t_memory)
 
@@ -27,8 +27,8 @@ def vector_terms(numel: ArrayLike, cycles_per_element: ArrayLike, bytes_: ArrayL
                  ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """(t_compute, t_hbm, t_glb): `ceil(numel·c_op / lanes) / f`, and the op's bytes through HBM and through the
     global buffer on their way to and from the lanes (DESIGN §5); the op lasts the largest."""
-    work = np.asarray(numel, dtype=np.int64) * np.asarray(cycles_per_element, dtype=np.int64)
-    t_compute = (ceil_div(work, lanes) / freq_hz).astype(np.float64)
+    work = np.asarray(numel, dtype=np.float64) * np.asarray(cycles_per_element, dtype=np.float64)
+    t_compute = np.ceil(work / np.asarray(lanes, dtype=np.float64)) / freq_hz
     nbytes = np.asarray(bytes_, dtype=np.float64)
     return t_compute, nbytes / hbm_bw_bytes_per_s, nbytes / glb_bw_bytes_per_s
 

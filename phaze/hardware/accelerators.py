@@ -59,6 +59,7 @@ class Accelerators:
     gemm_wave_tile: tuple[int, int] | None = None
     gemm_wave_slots: int | None = None
     attention_hbm_bw_bytes_per_s: float | None = None  # Op.attention_core's rate (design.Accelerator)
+    vector_cost_model: str = "primitives"  # hw.vector_cost_model (phaze.cost.tables)
 
     def __post_init__(self) -> None:
         n = len(self.n_tc)
@@ -172,4 +173,5 @@ class Accelerators:
                                                                           int(hw.gemm_wave_tile[1])),
                    gemm_wave_slots=None if hw.gemm_wave_slots is None else int(hw.gemm_wave_slots),
                    attention_hbm_bw_bytes_per_s=None if hw.attention_core_hbm_fraction is None
-                   else float(hw.hbm_bw_bytes_per_s) * float(hw.attention_core_hbm_fraction))
+                   else float(hw.hbm_bw_bytes_per_s) * float(hw.attention_core_hbm_fraction),
+                   vector_cost_model=str(hw.vector_cost_model))

@@ -52,6 +52,7 @@ class Accelerator:
     gemm_wave_slots: int | None = None
     # HBM rate of the attention core's kernels (Op.attention_core); None: hbm_bw_bytes_per_s
     attention_hbm_bw_bytes_per_s: float | None = None
+    vector_cost_model: str = "primitives"  # how vector ops are priced (hw.vector_cost_model, phaze.cost.tables)
 
     @property
     def core_hbm_bw_bytes_per_s(self) -> float:

@@ -36,7 +36,7 @@ def _attention(o: LayerOps, cfg: ModelConfig, sh: Shape, x: str) -> str:
     scores = o.gemm("scores", y, (heads, s, s, d_head), 0, saves=(q, k), weight=False, y=y, core=True)
     scale_mask = o.vector("scale_mask", (scores,), heads * s * s, ("add_sub_mul_neg", "masked_fill"), core=True)
     probs = o.vector("softmax", (scale_mask,), heads * s * s, ("softmax",), saves=("softmax",), selective=True,
-                     core=True)
+                     core=True, row_elems=s)
     if cfg.dropout:
         probs = o.dropout("attn_dropout", probs, heads * s * s, selective=True, core=True)
     ctx = o.gemm("context", probs, (heads, s, d_head, s), 0, saves=(probs, v), weight=False, y=y, core=True)

@@ -71,12 +71,12 @@ def build_head(cfg: ModelConfig, sh: Shape) -> ForwardLayer:
                     0 if cfg.tied_head else vocab_cols * width, saves=(x,))
     numel = sh.tokens * vocab_cols
     ce = o.vector("cross_entropy", (logits,), numel, ("log_softmax",), saves=("cross_entropy",),
-                  grad=Grad.LOSS)
+                  grad=Grad.LOSS, row_elems=vocab_cols)
     layer.tensor(ce, numel, LOSS_ELEM_BYTES)
     if t > 1:
         comm = CE_ALL_REDUCES * sh.tokens * LOSS_ELEM_BYTES
         ar = Op("cross_entropy.all_reduce", OpKind.COLLECTIVE, collective=Collective.ALL_REDUCE,
                 comm_bytes=comm, group=t)
         ce = layer.add(ar, (ce,), Grad.NONE, out_numel=sh.tokens)
-    layer.output = o.vector("nll_loss", (ce,), sh.tokens, ("nll_loss",), grad=Grad.NONE)
+    layer.output = o.vector("nll_loss", (ce,), sh.tokens, ("nll_loss",), grad=Grad.NONE, row_elems=sh.tokens)
     return layer

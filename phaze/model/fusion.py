@@ -46,7 +46,9 @@ def _absorb(host: Op, guest: Op) -> Op:
     both parts are: a mixed kernel streams ordinary tensors too, so it keeps the ordinary HBM rate, and it is
     not re-run by selective recomputation (`LayerKind.selective_ops`). No layer of phaze/conf/model fuses one."""
     internal = host.bytes_written - host.mask_bytes
+    rows = [r for r in (host.row_elems, guest.row_elems) if r > 0]
     return replace(host, vector_ops=host.vector_ops + guest.vector_ops, numel=out_numel(host),
+                   row_elems=min(rows, default=0),
                    bytes_read=host.bytes_read + max(guest.bytes_read - internal, 0),
                    bytes_written=guest.bytes_written + host.mask_bytes, mask_bytes=host.mask_bytes + guest.mask_bytes,
                    params=host.params + guest.params,

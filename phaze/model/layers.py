@@ -75,9 +75,9 @@ class LayerOps:
 
     def vector(self, name: str, inputs: tuple[str, ...], numel: int, cycles: tuple[str, ...],
                saves: tuple[str, ...] = (), params: int = 0, grad: Grad = Grad.VECTOR,
-               selective: bool = False, mask_bytes: int = 0, core: bool = False) -> str:
+               selective: bool = False, mask_bytes: int = 0, core: bool = False, row_elems: int = 0) -> str:
         e = self.sh.e
-        op = Op(name, OpKind.VECTOR, vector_ops=cycles, numel=numel, params=params, saves=saves,
+        op = Op(name, OpKind.VECTOR, vector_ops=cycles, numel=numel, row_elems=row_elems, params=params, saves=saves,
                 bytes_read=max(len(inputs), 1) * numel * e, bytes_written=numel * e + mask_bytes, mask_bytes=mask_bytes,
                 attention_core=core)
         self.l.add(op, inputs, grad)
@@ -86,7 +86,7 @@ class LayerOps:
 
     def norm(self, name: str, x: str, cfg: ModelConfig) -> str:
         return self.vector(name, (x,), self.sh.region * cfg.hidden, (cfg.norm,), saves=(x,),
-                           params=norm_params(cfg))
+                           params=norm_params(cfg), row_elems=cfg.hidden)
 
     def bias(self, name: str, x: str, numel: int, params: int) -> str:
         return self.vector(name, (x,), numel, ("add_sub_mul_neg",), params=params, grad=Grad.BIAS)

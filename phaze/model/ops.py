@@ -40,9 +40,13 @@ class Op:
     """One operator of a layer graph.
 
     gemm: (B, N, M, C) = B independent `N x C @ C x M` products; MACs = B·N·M·C (DESIGN §3).
-    vector_ops: keys of the per-element cycle table (phaze/data/vector_cycles.csv) applied to `numel`
+    vector_ops: vector-op keys priced per element (phaze.cost.tables: phaze/data/vector_compositions.csv, or the
+        original's phaze/data/vector_cycles.csv) applied to `numel`
         elements; for a VECTOR op the fused chain, for a GEMM its fused epilogue (empty if none).
     pass_: which column of the cycle table prices `vector_ops` (fwd or bwd).
+    row_elems: elements per row of the op's row reductions (a norm's hidden size, softmax's key length, the
+        cross-entropy's vocabulary columns per rank): the vector-cost model amortises per-row work (rsqrt,
+        reciprocal) over it; 0 for element-wise ops, and where no row is known per-row work is charged per element.
     bytes_read / bytes_written: off-chip traffic if the op ran alone (inputs, weights, outputs).
     mask_bytes: the part of bytes_written that is a dropout mask kept for the backward: it leaves the chip
         even when the op is fused into a kernel with its consumer (fusion.py).
@@ -62,6 +66,7 @@ class Op:
     weight_gemm: bool = False
     vector_ops: tuple[str, ...] = ()
     numel: int = 0
+    row_elems: int = 0
     bytes_read: int = 0
     bytes_written: int = 0
     mask_bytes: int = 0

@@ -69,7 +69,7 @@ def bound_split(graph: LayerGraph, acc: Accelerators, candidate: int, problem: P
     out = {name: (value / total if total > 0 else 0.0) for name, value in busy.items()}
     inst = problem.instance(candidate)
     hbm = [(float(p.single_hbm_bytes[0, i]), float(p.hbm_bytes[0, i])) for i in range(len(graph.ops))]
-    glb = [(float(p.glb_bytes[0, i]),) * 2 for i in range(len(graph.ops))]
+    glb = [(float(p.single_glb_bytes[0, i]), float(p.glb_bytes[0, i])) for i in range(len(graph.ops))]
     out["hbm_peak"] = check_bandwidth(inst, sched.starts_ns, sched.modes, hbm, one.hbm_bw_bytes_per_s, "HBM")
     out["glb_peak"] = check_bandwidth(inst, sched.starts_ns, sched.modes, glb,
                                       float(one.glb_bw_bytes_per_cycle[0]) * one.freq_hz, "global-buffer")

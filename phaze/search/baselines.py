@@ -4,8 +4,9 @@
   job's HBM capacity and at `search.baseline_hbm_gib`.
 - `spotlight`: the hardware searched alone, blind to memory and placement, by Bayesian optimisation
   (phaze.search.spotlight re-implements the Spotlight methodology, Sakhuja et al. HPCA 2023) minimising the
-  per-sample forward + backward latency of embed + block + head on one accelerator at the smallest
-  micro-batch and t = 1 (greedy schedules); the chosen design is then placed like any design.
+  per-sample forward + backward latency of the whole model, embed + L·block + head, on one accelerator at the
+  smallest micro-batch and t = 1 (greedy schedules; docs/spotlight.md); the chosen design is then placed like
+  any design.
   `spotlight_oracle` is the exhaustive argmin of the same objective.
 """
 
@@ -28,6 +29,7 @@ from phaze.hardware import Accelerators
 from phaze.placement.evaluate import DesignEvaluator
 from phaze.placement.report import evaluated_entry
 from phaze.placement.strategies import evaluate_best, evaluate_literature_placement
+from phaze.schedule import NS_PER_S
 from phaze.search.space_times import SpaceTimes
 from phaze.search.spotlight import spotlight_oracle, spotlight_search
 
@@ -43,12 +45,22 @@ def fixed_design(name: str, hbm_gib: float) -> DictConfig:
         return compose(config_name="config", overrides=overrides).hw
 
 
-def spotlight_objective(space: SpaceTimes, microbatch: int) -> NDArray[np.float64]:
-    """(C,) seconds per sample of forward + backward of embed + one block + head (t = 1)."""
+def spotlight_objective_parts(space: SpaceTimes, microbatch: int) -> dict[str, NDArray[np.float64]]:
+    """(C,) seconds per sample that embed, the L blocks together and head add to Spotlight's objective: forward +
+    backward greedy makespans on one accelerator at `microbatch`, t = 1, no recomputation, the block's times L
+    times (L = model.layers: every layer runs on the one accelerator), divided by the micro-batch."""
     space.ensure(microbatch, 1)
     times = space.times[(microbatch, 1)]
-    total = sum(lt.fwd.seconds + lt.bwd.seconds for lt in times.values())
-    return np.asarray(total, dtype=np.float64) / microbatch
+    repeats = {"embed": 1, "block": space.model.layers, "head": 1}
+    return {kind: repeats[kind] * (lt.fwd.space.greedy_ns + lt.bwd.space.greedy_ns).astype(np.float64)
+            / NS_PER_S / microbatch for kind, lt in times.items()}
+
+
+def spotlight_objective(space: SpaceTimes, microbatch: int) -> NDArray[np.float64]:
+    """(C,) Spotlight's objective, seconds per sample of the whole model's training compute on one accelerator:
+    (embed + L·block + head) forward + backward at `microbatch`, t = 1 (`spotlight_objective_parts`)."""
+    parts = spotlight_objective_parts(space, microbatch)
+    return np.asarray(parts["embed"] + parts["block"] + parts["head"], dtype=np.float64)
 
 
 def design_features(acc: Accelerators) -> NDArray[np.float64]:

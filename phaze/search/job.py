@@ -1,23 +1,21 @@
-"""One search job: Stage A, the plan, chunks over worker processes, the chunk cache (DESIGN §8).
+"""One search job: Stage A, the plan, chunks on an executor, the chunk cache (DESIGN §8).
 
 Finished chunks are written to `<cache>/chunks/<k>.json` (atomically, fsynced) as soon as they finish, so a
 run killed at any point and restarted with the same config re-evaluates no finished chunk; CP-SAT schedules
 are cached by content under `<cache>/schedules/`. A chunk file that is not what this plan would write (empty,
 truncated, not JSON, wrong fields, or other pairs than the chunk's) is reported in one line and recomputed.
-Workers are forked after Stage A and the plan, so they share the arrays; each evaluates an interleaved slice
-of a chunk, and results are put back in plan order.
+Where the work runs is the executor's (executor.py:
+forked processes, or Ray tasks): a chunk's pairs that its incumbent already prunes are decided here, the
+open ones go to the workers in interleaved slices, and results are put back in plan order, so every
+executor gives the same result.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing as mp
-import os
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,11 +32,11 @@ from phaze.hardware import Accelerators
 from phaze.placement.settings import Setting, settings
 from phaze.schedule import ScheduleCache
 from phaze.search.engine import run_chunks
-from phaze.search.pair import FEASIBLE, INFEASIBLE, OPTIMAL, PRUNED, PRUNED_DP, PairResult, evaluate_pair
+from phaze.search.executor import Executor, WorkerState, make_executor
+from phaze.search.pair import FEASIBLE, INFEASIBLE, OPTIMAL, PRUNED, PRUNED_DP, PairResult
 from phaze.search.plan import Plan, make_plan
 from phaze.search.space_times import SpaceTimes
 
-_WORKER: dict[str, Any] = {}  # the state forked workers evaluate against
 log = logging.getLogger(__name__)
 PAIR_STATUSES = (PRUNED, PRUNED_DP, OPTIMAL, FEASIBLE, INFEASIBLE)
 
@@ -59,25 +57,6 @@ class SearchRun:
 
     def chunk_of_pairs(self) -> list[int]:
         return [k for k in sorted(self.results) for _ in self.results[k]]
-
-
-PARENT_POLL_S = 1.0  # how often a worker checks that the job process still exists
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Worker initializer: leave when the job process dies (e.g. SIGKILL), instead of lingering idle."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(PARENT_POLL_S)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-def _evaluate_positions(positions: list[int], incumbent: float) -> list[PairResult]:
-    w = _WORKER
-    return [evaluate_pair(w["space"], w["plan"], p, incumbent, w["par"], w["solver"], w["cache"]) for p in positions]
 
 
 def _chunk_file(cache_dir: Path | None, k: int) -> Path | None:
@@ -136,55 +115,64 @@ SCHEDULES_DIR = "schedules"  # the schedule cache under a run's cache directory 
 
 def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, search: SearchConfig,
                acc: Accelerators, cache_dir: Path | None, progress: ProgressHook | None = None) -> SearchRun:
+    """Stage A, the plan and every chunk not in the cache, on the executor `search.executor` names."""
+    executor = make_executor(search, acc)
+    try:
+        return _run(model, par, solver, search, acc, cache_dir, progress, executor)
+    finally:
+        executor.close()
+
+
+def _run(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, search: SearchConfig,
+         acc: Accelerators, cache_dir: Path | None, progress: ProgressHook | None, executor: Executor) -> SearchRun:
     t0 = time.perf_counter()
     all_settings, skipped = settings(par, model)
     space = SpaceTimes(model, acc, par.sequence_parallel, par.kernels)
-    for s in all_settings:
-        space.ensure(s.microbatch, s.tensor)
+    executor.stage_a(space, [(s.microbatch, s.tensor) for s in all_settings])
     t1 = time.perf_counter()
     area = acc.area_mm2.astype(np.float64)
     chunk_size = search.chunk_size if search.pruning else max(1, len(acc) * max(len(all_settings), 1))
-    plan = make_plan(space, all_settings, par, chunk_size, area)
+    plan = make_plan(space, all_settings, par, chunk_size, area, executor.plan_bounds(space, all_settings, par))
     shard, shards = parse_shard(search.shard)
     member = (np.arange(len(acc)) % shards) == shard
     t2 = time.perf_counter()
-    sched_cache = ScheduleCache(cache_dir / SCHEDULES_DIR if cache_dir is not None else None)
+    state = WorkerState(space, plan, par, solver,
+                        (cache_dir / SCHEDULES_DIR).resolve() if cache_dir is not None else None)
+    sched_cache = ScheduleCache(state.schedule_dir)
     done = _load_done(cache_dir, plan, member)
     cached = len(done)
-    _WORKER.update(space=space, plan=plan, par=par, solver=solver, cache=sched_cache)
     total = int(member[plan.candidate].sum())
-    state = {"done": sum(len(v) for v in done.values()),
-             "best": max((r.achieved for v in done.values() for r in v), default=0.0)}
+    counts = {"done": sum(len(v) for v in done.values()),
+              "best": max((r.achieved for v in done.values() for r in v), default=0.0), "on_workers": 0}
     if progress is not None:  # chunks resumed from the cache count as done from the start
-        progress(state["done"], total, state["best"])
-    workers = max(1, search.workers)
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"), initializer=_exit_with_parent,
-                               initargs=(os.getpid(),)) if workers > 1 else None
+        progress(counts["done"], total, counts["best"])
+    workers = executor.workers
+    executor.start(state)
 
     def run_chunk(positions: NDArray[np.int64], incumbent: float) -> list[PairResult]:
         incumbent = incumbent if search.pruning else 0.0
-        if pool is None or positions.size < 2 * workers:
-            return _evaluate_positions([int(p) for p in positions], incumbent)
-        slices = [[int(p) for p in positions[i::workers]] for i in range(workers)]
-        parts = list(pool.map(_evaluate_positions, slices, [incumbent] * workers))
-        merged: dict[int, PairResult] = {}
-        for sl, part in zip(slices, parts, strict=True):
+        shut = plan.optimistic[positions] < incumbent  # pruned by their bound alone: decided here, no work
+        open_ = positions[~shut]
+        if open_.size < 2 * workers:
+            return state.evaluate([int(p) for p in positions], incumbent, sched_cache)
+        merged = dict(zip((int(p) for p in positions[shut]),
+                          state.evaluate([int(p) for p in positions[shut]], incumbent, sched_cache), strict=True))
+        slices = [[int(p) for p in open_[i::workers]] for i in range(workers)]
+        counts["on_workers"] += open_.size
+        for sl, part in zip(slices, executor.evaluate(slices, incumbent), strict=True):
             merged.update(zip(sl, part, strict=True))
         return [merged[int(p)] for p in positions]
 
     def on_chunk(k: int, results: list[PairResult], incumbent: float) -> None:
         _save_chunk(cache_dir, k, results)
-        state["done"] += len(results)
-        state["best"] = max(state["best"], *(r.achieved for r in results), incumbent)
+        counts["done"] += len(results)
+        counts["best"] = max(counts["best"], *(r.achieved for r in results), incumbent)
         if progress is not None:
-            progress(state["done"], total, state["best"])
+            progress(counts["done"], total, counts["best"])
 
-    try:
-        results = run_chunks(plan, member, run_chunk, done, on_chunk)
-    finally:
-        if pool is not None:
-            pool.shutdown()
+    results = run_chunks(plan, member, run_chunk, done, on_chunk)
     t3 = time.perf_counter()
-    timings = {"stage_a_s": t1 - t0, "plan_s": t2 - t1, "evaluate_s": t3 - t2,
+    timings = {"stage_a_s": t1 - t0, "plan_s": t2 - t1, "evaluate_s": t3 - t2, "workers": float(workers),
+               "pairs_on_workers": float(counts["on_workers"]),
                "schedule_cache_hits": float(sched_cache.hits), "schedule_cache_misses": float(sched_cache.misses)}
     return SearchRun(plan, space, all_settings, skipped, member, results, timings, cached)

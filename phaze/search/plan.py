@@ -15,10 +15,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from phaze.config.parallelism import ParallelismConfig
+from phaze.hardware import Accelerators
+from phaze.model import ModelGraphs
 from phaze.placement.chain_builder import build_chain
 from phaze.placement.evaluate import placement_spec
 from phaze.placement.settings import Setting
-from phaze.search.bounds import optimistic_tpb, setting_bound
+from phaze.search.bounds import SettingBound, optimistic_tpb, setting_bound
 from phaze.search.space_times import SpaceTimes
 
 
@@ -42,16 +44,22 @@ class Plan:
             yield int(self.chunk[part[0]]), part
 
 
+def plan_bound(graphs: ModelGraphs, acc: Accelerators, par: ParallelismConfig, s: Setting) -> SettingBound:
+    """The candidate-independent part of a setting's optimistic TPB (memory feasibility over S and d): the
+    costly part of the plan, one setting at a time, so an executor can spread the settings over workers."""
+    template = build_chain(graphs, dict.fromkeys(("embed", "block", "head"), 0.0), s.recompute, acc.row(0))
+    return setting_bound(template, placement_spec(par, acc, s), par.schedule, par.chunks)
+
+
 def make_plan(space: SpaceTimes, settings: list[Setting], par: ParallelismConfig, chunk_size: int,
-              area: NDArray[np.float64]) -> Plan:
+              area: NDArray[np.float64], bounds: list[SettingBound] | None = None) -> Plan:
+    """The plan; `bounds` are the settings' `plan_bound`s when an executor computed them already."""
     cand, sett, opt, infeasible = [], [], [], {}
     for i, s in enumerate(settings):
         space.ensure(s.microbatch, s.tensor)
-        graphs = space.graphs[(s.microbatch, s.tensor)]
-        template = build_chain(graphs, dict.fromkeys(("embed", "block", "head"), 0.0), s.recompute,
-                               space.acc.row(0))
         spec = placement_spec(par, space.acc, s)
-        bound = setting_bound(template, spec, par.schedule, par.chunks)
+        bound = bounds[i] if bounds is not None else plan_bound(space.model_graphs(s.microbatch, s.tensor),
+                                                                space.acc, par, s)
         if not bound.feasible:
             infeasible[i] = bound.reason
             continue

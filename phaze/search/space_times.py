@@ -32,10 +32,15 @@ class SpaceTimes:
     graphs: dict[tuple[int, int], ModelGraphs] = field(default_factory=dict)
     times: dict[tuple[int, int], dict[str, LayerTimes]] = field(default_factory=dict)
 
+    def model_graphs(self, b: int, t: int) -> ModelGraphs:
+        """The layer graphs of micro-batch b at width t (built once)."""
+        if (b, t) not in self.graphs:
+            self.graphs[(b, t)] = build_model(self.model, b, t, self.sequence_parallel, kernels=self.kernels)
+        return self.graphs[(b, t)]
+
     def ensure(self, b: int, t: int) -> None:
         if (b, t) not in self.times:
-            self.graphs[(b, t)] = build_model(self.model, b, t, self.sequence_parallel, kernels=self.kernels)
-            self.times[(b, t)] = layer_times(self.graphs[(b, t)], self.acc)
+            self.times[(b, t)] = layer_times(self.model_graphs(b, t), self.acc)
 
     def kind_loads(self, s: Setting, optimistic: bool) -> dict[str, NDArray[np.float64]]:
         """(C,) per layer kind: greedy (achievable) or lower-bound load of one micro-batch."""

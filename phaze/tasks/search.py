@@ -13,7 +13,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from phaze.config import as_object
+from phaze.config import ConfigError, as_object
 from phaze.hardware import Accelerators, hardware_summary
 from phaze.hardware.space import boundary_axes
 from phaze.model import build_model
@@ -50,6 +50,9 @@ def parallel_launcher() -> bool:
 def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     start = time.perf_counter()
     model_cfg, par, solver, search = (as_object(cfg, k) for k in ("model", "parallelism", "solver", "search"))
+    if parallel_launcher() and search.executor == "ray":  # its workers would wait for the CPUs the jobs hold
+        raise ConfigError("search.executor", search.executor, "local under a parallel Hydra launcher (the launcher "
+                          "already spreads the jobs; one search over a cluster: docs/scale_out.md)")
     if parallel_launcher() and search.workers > 1:  # jobs already run in parallel: one process each (DESIGN §8)
         search.workers = 1
     acc = Accelerators.from_config(cfg.hw)

@@ -23,8 +23,9 @@ def resolved_yaml(cfg: DictConfig) -> str:
     return OmegaConf.to_yaml(cfg, resolve=True)
 
 
-# Settings that cannot change the answer: how many processes, the progress bar, where caches and tracking go.
-NON_SEMANTIC = {"search": ("workers", "progress", "cache_dir"), "tracking": None}
+# Settings that cannot change the answer: how many processes and where they run, the progress bar, where caches
+# and tracking go.
+NON_SEMANTIC = {"search": ("workers", "executor", "ray_address", "progress", "cache_dir"), "tracking": None}
 
 
 def config_hash(cfg: DictConfig) -> str:
