@@ -5,7 +5,7 @@ a GPT of that shape (ffn 4h, vocab 51,200, sequence 2,048, pre-LN, learned posit
 with the row's tensor width t, pipeline depth p, GPU count and global batch, d = GPUs / (t·p), full
 activation recomputation, the non-interleaved 1F1B schedule and the literature stage split; the
 micro-batch is the best feasible of 1, 2, 4, 8 (the same rule for every row: the paper tuned it per row and
-does not list it in the paper; Megatron-LM's examples/sc21/run_table_1.sh used 16, 16, 4, 2, 1, the README
+does not list it in the paper; Megatron-LM's examples/sc21/run_table_1.sh used 16, 16, 4, 2, 1, docs/validation.md
 compares). The layer runs as Megatron-LM's kernels (`parallelism.kernels=megatron_sc21`: only the
 fusions the paper lists in §4.2, every other op its own kernel, each weight gradient's accumulation across
 micro-batches too, the loss as the fp32 vocab-parallel cross-entropy, one kernel at a time as on one CUDA

@@ -13,7 +13,7 @@ MIB, GIB = 2**20, 2**30
 
 
 def test_ring_all_reduce() -> None:
-    # reference/phaze-original.md §10.2: 1 MiB over t = 8 at 4 GiB/s -> 2·(7/8)·2^20/2^32 s = 0.42725 ms
+    # docs/phaze-original.md §10.2: 1 MiB over t = 8 at 4 GiB/s -> 2·(7/8)·2^20/2^32 s = 0.42725 ms
     assert all_reduce_s(MIB, 8, 4 * GIB, 0.0) == pytest.approx(0.000427246, rel=1e-6)
     assert all_reduce_s(MIB, 8, 4 * GIB, 0.0) == 2 * 7 / 8 * MIB / (4 * GIB)
     # + 2·(g−1) latency steps: 14 µs at 1 µs

@@ -166,6 +166,14 @@ def test_megatron_validation_script_runs_and_prints() -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-1].startswith("mean abs error") and len(lines) == 1 + 5 + 1
+    # the docs show what it prints: docs/validation.md's table row by row, the README's headline
+    doc = (ROOT / "docs" / "validation.md").read_text()
+    for line in lines[1:-1]:
+        model, t, p, gpus, _batch, _b, published, predicted, error = line.split()
+        assert f"| {model} | {t} | {p} | {gpus} | {float(published):g} | {predicted} | {error} |" in doc, line
+    mean, worst = lines[-1].removeprefix("mean abs error ").split(" max ")
+    assert f"**Mean absolute error {mean}, max {worst}**" in doc
+    assert f"mean absolute error {mean}, max {worst}" in (ROOT / "README.md").read_text()
 
 
 def test_second_validation_set_runs_with_each_runs_schedule() -> None:
@@ -178,6 +186,8 @@ def test_second_validation_set_runs_with_each_runs_schedule() -> None:
     lines = proc.stdout.strip().splitlines()
     assert lines[-1].startswith("mean abs error") and len(lines) == 1 + 4 + 1
     assert [line.split()[0] for line in lines[1:-1]] == ["22B", "175B", "530B", "1000B"]
+    mean, worst = lines[-1].removeprefix("mean abs error ").split(" max ")
+    assert f"mean absolute error {mean}, max {worst}" in (ROOT / "README.md").read_text()  # the README's figure
     bad = subprocess.run([sys.executable, script, "--schedule", "published"], capture_output=True, text=True,
                          timeout=300, check=False)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "chunks" in bad.stderr

@@ -1,4 +1,4 @@
-"""Search-space enumeration (DESIGN §4; reference/phaze-original.md §3.2 counts, reproduced by
+"""Search-space enumeration (DESIGN §4; docs/phaze-original.md §3.2 counts, reproduced by
 `hw.area_model=phaze2024`) and Accelerators."""
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def test_allreduce_and_optimizer_hand_check() -> None:
 
 
 def test_ring_allreduce_matches_original_hand_number() -> None:
-    # reference/phaze-original.md §10.2: 1 MiB over 8 ranks at 4 GiB/s takes 0.427 ms
+    # docs/phaze-original.md §10.2: 1 MiB over 8 ranks at 4 GiB/s takes 0.427 ms
     assert ring_allreduce_s(2.0**20, 8.0, 4 * 2.0**30, 0.0) == pytest.approx(0.42724609375e-3, rel=1e-15)
     assert ring_allreduce_s(123.0, 1.0, 1.0, 1.0) == 0.0
 

@@ -16,7 +16,7 @@ from phaze.placement.timing import iteration_s
 
 BLOCKS, DEVICES, MICROBATCHES = 96, 1024, 4096
 SEQ, HIDDEN, VOCAB = 2048, 12288, 50257  # GPT-3 175B (Brown et al. 2020)
-BLOCK_PARAMS = 1_812_099_072  # per block at t = 1 (reference/phaze-original.md §10.2)
+BLOCK_PARAMS = 1_812_099_072  # per block at t = 1 (docs/phaze-original.md §10.2)
 BLOCK_MACS = 3_813_930_958_848  # forward GEMM MACs per block per sample at s = 2048 (DESIGN §3)
 PEAK_FLOPS = 275e12  # TPUv4 bf16 (DESIGN §4)
 GIB = 2**30

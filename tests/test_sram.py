@@ -38,7 +38,7 @@ ZIGZAG_22NM = [
     ("2r2w", 2 * KIB, 256, 0.0268598, 0.00482046, 0.00643854),
     ("2r2w", 32 * MIB, 256, 138.63, 1.76377, 1.77682),
 ]
-# The same points as quoted per byte (shared/reference/accelerator_physics.csv, rounded there):
+# The same points as quoted per byte (ZigZag's example_mem_pool.yaml CACTI 7 results, rounded):
 # 2 MiB 256 b 4.2 pJ/B, 32 MiB 8192 b 23.5 pJ/B, 2 KiB 256 b 0.15 pJ/B, 32 MiB 256 b 55 pJ/B.
 ZIGZAG_PJ_PER_BYTE = [(2 * MIB, 256, "1r1w", 4.2), (32 * MIB, 8192, "1r1w", 23.5), (2 * KIB, 256, "2r2w", 0.15),
                       (32 * MIB, 256, "2r2w", 55.0)]

@@ -3,7 +3,7 @@
 A fixed design (`hw=tpuv4`, `a100`, ...) fills the top-level fields and leaves `space` null. `hw=search`
 takes every top-level field from `tpuv4_phaze` (so candidates and the TPUv4 baselines differ only in the
 searched fields) and adds a `space`: power-of-two ranges, the `W_vc = W` tie and the area window — all
-data, nothing hard-wired (the original fixed them in code: reference/phaze-original.md §8 B17).
+data, nothing hard-wired (the original fixed them in code: docs/phaze-original.md §8 B17).
 
 Field names carry their unit. The field rules are in `hw_rules.validate` (dataclass or composed DictConfig).
 """
@@ -28,7 +28,7 @@ class Pow2Range:
 
 @dataclass
 class SpaceConfig:
-    """The search space of `hw=search`; defaults reproduce the original (reference/phaze-original.md §3.2)."""
+    """The search space of `hw=search`; defaults reproduce the original (docs/phaze-original.md §3.2)."""
 
     n_tc: Pow2Range = field(default_factory=lambda: Pow2Range(1, 4096))
     n_vc: Pow2Range = field(default_factory=lambda: Pow2Range(1, 4096))

@@ -23,7 +23,7 @@ KERNELS = ("fused", "megatron_sc21")
 
 @dataclass
 class FixedStrategy:
-    """One given placement, e.g. a literature strategy (reference/baseline_strategies.csv).
+    """One given placement, e.g. a literature strategy (phaze/data/literature_strategies.csv).
 
     Unset (data, pipeline and tensor all null) means "not fixed". A null micro-batch or recompute takes
     the best feasible value from the configured lists, as literature placements do (DESIGN §7). Every

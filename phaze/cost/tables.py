@@ -6,7 +6,7 @@
   Guide's throughput table for compute capability 8.0). A composition has per-element and per-row parts; the
   per-row part (a norm's rsqrt, softmax's reciprocal) is amortised over the op's row length (`Op.row_elems`),
   or, when the op knows none, charged once per element (an upper bound).
-* `phaze`: the original's wham tables (phaze/data/vector_cycles.csv, reference/phaze-original.md §3.5), which
+* `phaze`: the original's wham tables (phaze/data/vector_cycles.csv, docs/phaze-original.md §3.5), which
   price GeLU as ReLU (1 cycle) and a LayerNorm at 1 cycle beside tanh = 27.
 
 Lookups are strict: an unknown key is an error naming the known keys, never a silent zero (the original

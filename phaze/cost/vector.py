@@ -1,7 +1,7 @@
 """Vector-core latency: a roofline of lanes and HBM bandwidth (DESIGN §5).
 
 The original priced element-wise ops as compute only, and fused epilogues as a constant number of cycles
-(reference/phaze-original.md §8 B11); here both scale with the element count and vector ops also pay for
+(docs/phaze-original.md §8 B11); here both scale with the element count and vector ops also pay for
 their bytes.
 """
 

@@ -5,7 +5,7 @@
          + a_glb(glb_bytes)
 
 This is the closed form that reproduces every area the original stored (Accelergy/CACTI 22 nm, refitted:
-reference/phaze-original.md §3.3), so the same budget means the same thing. The constants and tables come
+docs/phaze-original.md §3.3), so the same budget means the same thing. The constants and tables come
 from phaze/data/area_tables.csv; between table points the buffer area is interpolated log-log, exactly the
 table value at a table point; a buffer outside a table is a ConfigError naming the config field.
 """
@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 from phaze.config.errors import ConfigError
 
 UM2_PER_MM2 = 1e6
-# Per-core local buffer = max(1024, 16·W·D) bytes (the original's L2_Buffer, phaze-original.md §3.1).
+# Per-core local buffer = max(1024, 16·W·D) bytes (the original's L2_Buffer, docs/phaze-original.md §3.1).
 LOCAL_BUFFER_FLOOR_BYTES = 1024
 LOCAL_BUFFER_BYTES_PER_PE = 16
 
@@ -53,7 +53,7 @@ def area_tables() -> AreaTables:
 
 
 def local_buffer_bytes(pes: ArrayLike) -> NDArray[np.int64]:
-    """Per-core local buffer: 16 bytes per PE (or lane) with a 1 KiB floor (phaze-original.md §3.1)."""
+    """Per-core local buffer: 16 bytes per PE (or lane) with a 1 KiB floor (docs/phaze-original.md §3.1)."""
     return np.maximum(LOCAL_BUFFER_FLOOR_BYTES, LOCAL_BUFFER_BYTES_PER_PE * np.asarray(pes, dtype=np.int64))
 
 

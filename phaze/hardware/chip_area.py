@@ -37,7 +37,7 @@ from phaze.hardware.sram import CACTI_SEMI_GLOBAL_PITCH_22NM_UM, CACTI_TRISTATE_
 
 BITS_PER_BYTE = 8
 # LLMCompass cost_model/cost_model.py: control logic per vector lane, 996,000 transistors; its N7 density
-# 96.3 MTr/mm² (../shared/reference/accelerator_physics.csv per_lane_control). Charged once per core here.
+# 96.3 MTr/mm² (the same file's N7 figure). Charged once per core here.
 CONTROL_TRANSISTORS_PER_CORE = 996_000
 N7_TRANSISTORS_PER_MM2 = 96.3e6
 # Accelergy CACTI plug-in (cacti_wrapper.py): area scales linearly with the node below 22 nm.

@@ -2,7 +2,7 @@
 
 The original enumerates powers of two for (n_tc, n_vc, W, D, glb) with W_vc = W and keeps designs with
 `α·A_max <= area <= A_max`, α = 0 when n_tc == 1 or n_vc == 1 and 0.3 otherwise, A_max = the area of its
-TPUv4-like design (reference/phaze-original.md §3.2). Every range, the tie and the window are config
+TPUv4-like design (docs/phaze-original.md §3.2). Every range, the tie and the window are config
 fields here (`hw.space`). The physical area model adds the global buffer's banks as a searched axis; with
 `hw.area_model=phaze2024` the defaults reproduce the original's 75,712 candidates and 29,360 kept designs.
 """

@@ -1,6 +1,6 @@
 """Operator fusion over a whole layer graph (DESIGN §3).
 
-Two rules, applied to a fixed point, as in PHAZE's TVM-style pass (reference/phaze-original.md §3.4) but
+Two rules, applied to a fixed point, as in PHAZE's TVM-style pass (docs/phaze-original.md §3.4) but
 over the whole layer instead of per traced sub-graph, so results do not depend on layer boundaries:
 
 1. epilogue: a GEMM whose only successor is an element-wise or norm vector op of the GEMM's output size

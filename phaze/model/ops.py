@@ -3,7 +3,7 @@
 A layer kind (embed, block, head) is a DAG of `Op`s. The types here are plain data: the model builder
 fills them from hyper-parameters, the cost model prices them on arrays of accelerators, the scheduler
 orders them. Sizes are in elements or bytes, never in "words", so that no stage has to guess a unit
-(the original mixed them: reference/phaze-original.md §8 B18).
+(the original mixed them: docs/phaze-original.md §8 B18).
 """
 
 from __future__ import annotations

@@ -76,7 +76,7 @@ def literature_cuts(blocks: int, stages: int) -> tuple[int, ...] | Infeasible:
     """Cuts of the literature rule for the chain [embed, L blocks, head] (DESIGN §7).
 
     The first `L mod p` stages get ceil(L/p) blocks, the rest floor(L/p); the embedding joins the first
-    stage and the head the last (the original shifted every boundary by one: phaze-original.md §8 B7).
+    stage and the head the last (the original shifted every boundary by one: docs/phaze-original.md §8 B7).
     """
     if stages < 1 or stages > blocks:
         return Infeasible(f"pipeline degree p={stages} must be between 1 and the L={blocks} blocks")

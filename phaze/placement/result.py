@@ -1,7 +1,7 @@
 """What a placement query returns: a priced `Placement` or an `Infeasible` with a one-line reason.
 
 Infeasibility is a value, never an exception, so one bad strategy cannot abort a search (the original
-exited the whole solver when the literature strategy did not fit: reference/phaze-original.md §8 B7).
+exited the whole solver when the literature strategy did not fit: docs/phaze-original.md §8 B7).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The placement settings one job explores: every (micro-batch, tensor width, recompute) the parallelism
-config allows (DESIGN §7–8), and the literature strategies of reference/baseline_strategies.csv."""
+config allows (DESIGN §7–8), and the literature strategies of phaze/data/literature_strategies.csv."""
 
 from __future__ import annotations
 

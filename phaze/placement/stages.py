@@ -4,7 +4,7 @@ Pipeline p2p convention (kept deliberately simple): a stage pays, inside its loa
 boundary activation in the forward pass (unless it is the last stage) and the send of the gradient of its
 INPUT boundary in the backward pass (unless it is the first stage); both cost `boundary_p2p_s` of the
 boundary layer. The transfers are not overlapped with compute, as in the original
-(reference/phaze-original.md §5.2, where p2p waits sit inside the stage load). So with two stages of 1 ms
+(docs/phaze-original.md §5.2, where p2p waits sit inside the stage load). So with two stages of 1 ms
 compute and a 1 ms boundary transfer each stage's load is 2 ms.
 
 Memory of a stage holding `inflight` micro-batches (1F1B: the k-th of S stages holds

@@ -66,7 +66,7 @@ def dp_allreduce_s(max_stage_params: Num, data: Num, spec: PlacementSpec, bw: Nu
     `dp_allreduce_bw` (pass `bw` when it is already known).
 
     All stages reduce concurrently on their own devices; the largest stage at the slowest group's bandwidth
-    bounds the time (the original used the first stage only: reference/phaze-original.md §8 B13).
+    bounds the time (the original used the first stage only: docs/phaze-original.md §8 B13).
     """
     grad_bytes = max_stage_params * spec.grad_bytes_per_param
     ring = dp_allreduce_bw(data, spec, stages) if bw is None else bw

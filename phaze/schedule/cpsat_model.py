@@ -1,4 +1,4 @@
-"""The CP-SAT model of one (candidate, layer, pass) schedule (DESIGN §6, reference/phaze-original §9).
+"""The CP-SAT model of one (candidate, layer, pass) schedule (DESIGN §6, docs/phaze-original.md §9).
 
 Per op with two (non-dominated) modes: two OPTIONAL fixed-size intervals, each with ITS OWN start
 variable, exactly one present; the op's start/end variables equal the present one's (enforced by the
