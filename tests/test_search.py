@@ -26,12 +26,14 @@ from phaze.search.pair import FEASIBLE, OPTIMAL
 
 # a few thousand candidates (BERT-large on 64 devices): seconds per run
 SMALL = ["model=bert_large", "hw.space.n_tc.max=16", "hw.space.n_vc.max=8", "hw.space.tc_width.max=64",
-         "hw.space.tc_depth.max=64", "hw.space.glb_mib.max=8", "hw.space.min_area_fraction=0",
+         "hw.space.tc_depth.max=64", "hw.space.glb_mib.max=8", "hw.space.glb_banks.min=4", "hw.space.glb_banks.max=16",
+         "hw.space.min_area_fraction=0",
          "parallelism.devices=64", "parallelism.global_batch=256", "parallelism.microbatch_sizes=[1,4]",
          "parallelism.tensor_widths=[1,2]", "search.chunk_size=16", "search.progress=false",
          "search.spotlight.evaluations=20", "tracking=none"]
 TINY = ["model=bert_large", "hw.space.n_tc.max=4", "hw.space.n_vc.max=4", "hw.space.tc_width.max=32",
-        "hw.space.tc_depth.max=32", "hw.space.glb_mib.max=4", "hw.space.min_area_fraction=0",
+        "hw.space.tc_depth.max=32", "hw.space.glb_mib.max=4", "hw.space.glb_banks.min=4", "hw.space.glb_banks.max=16",
+        "hw.space.min_area_fraction=0",
         "parallelism.devices=32", "parallelism.global_batch=64", "parallelism.microbatch_sizes=[1,2]",
         "parallelism.tensor_widths=[1,2]", "search.chunk_size=8"]
 
@@ -51,7 +53,7 @@ CPSAT_SPACE = ["hw.space.n_tc.max=2", "hw.space.n_vc.max=2", "hw.space.tc_width.
 
 
 @pytest.mark.parametrize(("overrides", "size"), [([*TINY, "solver=greedy"], (100, 1000)),
-                                                 ([*TINY, *CPSAT_SPACE], (20, 100)),
+                                                 ([*TINY, *CPSAT_SPACE], (20, 200)),
                                                  ([*TINY, "solver=greedy", "parallelism.schedule=interleaved"],
                                                   (100, 1000))], ids=["greedy", "cpsat", "interleaved"])
 def test_pruned_search_finds_the_exhaustive_best(overrides: list[str], size: tuple[int, int]) -> None:
@@ -88,7 +90,7 @@ def test_same_config_twice_gives_byte_identical_result(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(a / "candidates.parquet"), pd.read_parquet(b / "candidates.parquet"))
     result = json.loads((a / "result.json").read_text())
     assert set(result["baselines"]) == {"tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle"}
-    assert result["best"]["throughput_samples_s"] > 0 and result["search"]["candidates"] == 2160
+    assert result["best"]["throughput_samples_s"] > 0 and result["search"]["candidates"] == 4320  # 2,160 designs x 2 bank counts
     table = pd.read_parquet(a / "candidates.parquet")  # each candidate's MFU, as result.json's for the winner
     winner = table[table["index"] == result["best"]["index"]].iloc[0]
     assert winner["mfu"] == pytest.approx(result["best"]["mfu"], rel=1e-12)

@@ -80,8 +80,10 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
 def shard_time_split(results: list[dict[str, Any]], best: dict[str, Any]) -> dict[str, Any] | None:
     """The merged best design's layer time split: the shard that searched it found it as its own best and wrote
     the split of its schedules (the merge has no layer times of its own). None if no shard has it."""
+    derived = ("bound", "on_boundary")  # what finish() adds to `best` after this split: not part of the match
     for r in results:
         own = r.get("best")
-        if isinstance(own, dict) and own == best and "best_layer_time_split" in r:
+        if isinstance(own, dict) and {k: v for k, v in own.items() if k not in derived} == {
+                k: v for k, v in best.items() if k not in derived} and "best_layer_time_split" in r:
             return r["best_layer_time_split"]
     return None
