@@ -91,7 +91,8 @@ def test_corrupt_schedule_entries_are_recomputed(tmp_path: Path, caplog: pytest.
     assert "not JSON" in reasons[entries[2].name] and "not JSON" in reasons[entries[3].name]
     for path in spoiled:
         assert path.read_bytes() == originals[path]  # recomputed (CP-SAT is deterministic) and rewritten
-    assert timings["schedule_cache_misses"] >= 4
+    # (timings' schedule_cache_* count the job process's cache only; pairs on the executor's workers use theirs)
+    assert timings["pairs_on_workers"] + timings["schedule_cache_misses"] >= 4
 
 
 def test_write_atomic_replaces_whole_files(tmp_path: Path) -> None:
