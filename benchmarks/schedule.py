@@ -1,5 +1,6 @@
 """Benchmark: per-layer schedules (DESIGN §6) of the forward and backward block of llama2_7b and
-gpt3_175b (micro-batch 1, t = 1) on `hw=tpuv4` and on every candidate of `hw=search` (29,360 designs).
+gpt3_175b (micro-batch 1, t = 1) on `hw=tpuv4` and on every candidate of `hw=search` (115,894 designs; the
+count is printed).
 
 Prints, per pass: the vectorised greedy + lower-bound time for the whole space, the share of candidates
 closed by greedy = bound (proven optimal), then for `--samples` random candidates that are not closed: the
