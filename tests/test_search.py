@@ -90,7 +90,8 @@ def test_same_config_twice_gives_byte_identical_result(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(pd.read_parquet(a / "candidates.parquet"), pd.read_parquet(b / "candidates.parquet"))
     result = json.loads((a / "result.json").read_text())
     assert set(result["baselines"]) == {"tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle"}
-    assert result["best"]["throughput_samples_s"] > 0 and result["search"]["candidates"] == 4320  # 2,160 designs x 2 bank counts
+    # 2,160 designs x 2 bank counts
+    assert result["best"]["throughput_samples_s"] > 0 and result["search"]["candidates"] == 4320
     table = pd.read_parquet(a / "candidates.parquet")  # each candidate's MFU, as result.json's for the winner
     winner = table[table["index"] == result["best"]["index"]].iloc[0]
     assert winner["mfu"] == pytest.approx(result["best"]["mfu"], rel=1e-12)
