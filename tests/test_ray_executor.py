@@ -54,7 +54,7 @@ def _same(a: Any, b: Any, where: str = "") -> None:
 
 
 def test_candidate_ranges_cover_the_space_in_unequal_parts() -> None:
-    for n, parts in [(10, 2), (12, 3), (2160, 2), (2160, 7), (5, 4), (3, 2), (1, 2)]:
+    for n, parts in [(10, 2), (12, 3), (4320, 2), (4320, 7), (5, 4), (3, 2), (1, 2)]:
         ranges = candidate_ranges(n, parts)
         assert ranges[0][0] == 0 and ranges[-1][1] == n
         assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
@@ -73,7 +73,7 @@ def test_stage_a_by_candidate_range_is_the_whole_space_bit_for_bit(parts: int) -
     whole = layer_times(model, acc)
     ranges = candidate_ranges(len(acc), parts)
     merged = concat_parts([range_times(model, acc, lo, hi) for lo, hi in ranges], [hi - lo for lo, hi in ranges])
-    assert len(acc) == 2160 and len(ranges) == parts
+    assert len(acc) == 4320 and len(ranges) == parts  # 2,160 designs x 2 bank counts
     _same(merged, whole)
 
 
@@ -167,6 +167,6 @@ def test_ray_search_gives_the_local_result_json_on_loopback(tmp_path: Path) -> N
     timings = json.loads((tmp_path / "ray" / "timings.json").read_text())
     result = json.loads((tmp_path / "ray" / "result.json").read_text())
     assert timings["workers"] == 2 and timings["pairs_on_workers"] >= 64
-    assert result["search"]["pairs"] == 3600 and result["search"]["pairs_evaluated"] == 64
+    assert result["search"]["pairs"] == 7200 and result["search"]["pairs_evaluated"] >= 64
     time.sleep(2)
     assert not _listening(ray_pids)  # the Ray it started is gone

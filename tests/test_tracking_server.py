@@ -119,7 +119,7 @@ def test_cli_sweep_reaches_a_real_server(mlflow_server: tuple[str, Path], tmp_pa
         assert job.data.metrics["throughput_samples_s"] > 0 and "speedup_vs_tpuv4" in job.data.metrics
         history = client.get_metric_history(job.info.run_id, "candidate/area_mm2")
         table = pd.read_parquet(Path(job.data.tags["run_dir"]) / "candidates.parquet")
-        assert len(table) == 2160 and sorted(h.step for h in history) == list(
+        assert len(table) == 4320 and sorted(h.step for h in history) == list(
             range(1, int(table["throughput_samples_s"].notna().sum()) + 1))  # every feasible candidate, by rank
         artifacts = {a.path for a in client.list_artifacts(job.info.run_id)}
         assert {"result.json", "candidates.parquet", "pareto.png", "config.resolved.yaml"} <= artifacts
