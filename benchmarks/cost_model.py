@@ -1,5 +1,5 @@
 """Benchmark: price every forward and backward op of one opt13b block (micro-batch 1, s = 2048, t = 1) on
-every candidate of the default search space (29,360 designs), in both modes (DESIGN §5).
+every candidate of the default search space (115,894 designs), in both modes (DESIGN §5).
 
 Prints op-pricings per second (candidates x ops x 2 modes / wall time) and the wall time; target: the
 whole block on all candidates in <= 2 s on the reference machine.

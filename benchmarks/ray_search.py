@@ -5,7 +5,7 @@ its own Ray on 127.0.0.1 with N CPUs and stops it) and the same search with `sea
 prints per run the wall time of the whole command, the search itself (`search_s`: Stage A, plan, chunks; the
 baselines and files come after it, in the job process) and its Stage A and chunk parts, the speedup of 2
 workers over 1, and whether the three result.json files are byte-identical. The space defaults to
-GLB <= 16 MiB (12,268 of the 29,360 designs) to keep it to a few minutes.
+GLB <= 16 MiB (a reduced space; the count is printed) to keep it to a few minutes.
 
     python benchmarks/ray_search.py [--space hw.space.glb_mib.max=16 ...] [--hbm 32]
 """

@@ -1,4 +1,4 @@
-"""Speed of the co-search on the full default space (29,360 designs), without baselines or tracking.
+"""Speed of the co-search on the full default space (115,894 designs), without baselines or tracking.
 
 For each model: (a) one HBM capacity with every default micro-batch size, tensor width and recompute mode
 (target <= 10 minutes on the reference machine); (b) the full grid over HBM 32/64/80 GiB, measured with

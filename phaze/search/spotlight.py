@@ -47,6 +47,6 @@ def spotlight_search(features: NDArray[np.float64], objective: Objective, evalua
     """Minimise `objective` over the C candidates with GP-EI; `features` (C, k): the design parameters
     (the caller passes log2 of n_tc, n_vc, W, D, W_vc, glb); `objective` maps candidate indices to
     values (+inf = infeasible) or is a (C,) array. Same inputs and seed -> the same result bit for bit.
-    Memory: min(evaluations, C)·C·8 bytes of whitened covariances (47 MB for 200 x 29,360)."""
+    Memory: min(evaluations, C)·C·8 bytes of whitened covariances (185 MB for 200 x 115,894)."""
     with _one_blas_thread():
         return gp_ei_loop(features, objective, evaluations, seed, initial)
