@@ -44,7 +44,8 @@ def test_greedy_and_cpsat_schedules_stay_within_both_bandwidths(space: Accelerat
     rng = np.random.default_rng(seed)
     graph = random_graph(rng, 12)
     acc = space.take(np.sort(rng.choice(len(space), size=6, replace=False)))
-    single, intra = price_detail(graph.ops, acc).single_s, price_detail(graph.ops, acc).intra_s
+    priced = price_detail(graph.ops, acc)
+    single, intra = priced.single_s, priced.intra_s
     problem = build_problem(graph, single, intra, acc.n_tc, acc.n_vc)
     sched_space = schedule_space(problem)
     for c in range(len(acc)):

@@ -61,10 +61,6 @@ class Priced:
     single_glb_bytes: NDArray[np.float64]
 
 
-def _keyed(acc: Accelerators, key: tuple[str, ...]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    return acc.groups(*key)
-
-
 def _hbm_bw(ops: list[Op], acc: Accelerators) -> NDArray[np.float64]:
     """(1, len(ops)) HBM rate each op streams at: the attention core's where measured, else the chip's."""
     return np.array([[acc.core_hbm_bw_bytes_per_s if op.attention_core else acc.hbm_bw_bytes_per_s for op in ops]],
@@ -118,19 +114,20 @@ def _gemm_mode(col: dict[str, NDArray[np.int64]], ops: list[Op], acc: Accelerato
     held = np.where(col["epi"] > 0, 2, 1)[None] if single else np.ones((1, len(ops)), dtype=np.int64)
     e = acc.elem_bytes
     # compute and buffer traffic
-    first, inv_core = _keyed(acc, ("tc_width", "tc_depth") if single else ("n_tc", "tc_width", "tc_depth"))
+    first, inv_core = acc.groups(*(("tc_width", "tc_depth") if single else ("n_tc", "tc_width", "tc_depth")))
     width, depth, rows = (_col(acc, name, first) for name in ("tc_width", "tc_depth", "tc_block_rows"))
     cores = 1 if single else _col(acc, "n_tc", first)
     cycles = gemm_compute_cycles(*dims, cores, width, depth, rows).astype(np.float64)
-    glb = gemm_glb_bytes(*dims, rows, depth, e)
     if not single and acc.gemm_wave_tile is not None and acc.gemm_wave_slots is not None:
         tile, slots = acc.gemm_wave_tile, acc.gemm_wave_slots
         waves = gemm_wave_cycles(*dims, tile=tile, slots=slots, macs_per_cycle=cores * width * depth)
         cycles = np.maximum(cycles, waves)
         glb = np.minimum(gemm_glb_bytes(*dims, tile[0], tile[1], e), gemm_glb_bytes(*dims, tile[1], tile[0], e))
+    else:
+        glb = gemm_glb_bytes(*dims, rows, depth, e)
     glb = np.broadcast_to(glb, cycles.shape)
     # HBM traffic of the best tiling of the capacity the op sees
-    first_cap, inv_cap = _keyed(acc, ("glb_bytes", "n_cores") if single else ("glb_bytes",))
+    first_cap, inv_cap = acc.groups(*(("glb_bytes", "n_cores") if single else ("glb_bytes",)))
     capacity = _col(acc, "glb_bytes", first_cap) * (held / _col(acc, "n_cores", first_cap) if single else 1.0)
     hbm = gemm_hbm_bytes(*dims, capacity, e) + col["extra"][None]
     # per candidate: each bandwidth at the op's share
@@ -142,7 +139,7 @@ def _gemm_mode(col: dict[str, NDArray[np.int64]], ops: list[Op], acc: Accelerato
     seconds, bound = _stack_bound([t_compute, t_glb, t_hbm], [BOUND_COMPUTE, BOUND_GLB, BOUND_HBM], detail)
     fused = col["epi"] > 0
     if fused.any():
-        vfirst, vinverse = _keyed(acc, ("vc_width",) if single else ("n_vc", "vc_width"))
+        vfirst, vinverse = acc.groups(*(("vc_width",) if single else ("n_vc", "vc_width")))
         lanes = _col(acc, "vc_width", vfirst) * (1 if single else _col(acc, "n_vc", vfirst))
         epi = epilogue_seconds(col["numel"][fused][None], col["epi"][fused][None], lanes=lanes,
                                freq_hz=acc.freq_hz)[vinverse]
@@ -157,7 +154,7 @@ def _vector_mode(ops: list[Op], acc: Accelerators, single: bool, detail: bool,
     numel = np.array([op.numel for op in ops], dtype=np.int64)[None]
     cyc = _cycles(ops, acc)[None]
     nbytes = np.array([op.bytes_read + op.bytes_written for op in ops], dtype=np.float64)[None]
-    first, inverse = _keyed(acc, VECTOR_SINGLE_KEY if single else VECTOR_INTRA_KEY)
+    first, inverse = acc.groups(*(VECTOR_SINGLE_KEY if single else VECTOR_INTRA_KEY))
     width = _col(acc, "vc_width", first)
     share = 1.0 / _col(acc, "n_cores", first) if single else 1.0
     lanes = width if single else _col(acc, "n_vc", first) * width

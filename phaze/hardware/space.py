@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from phaze.hardware.area import area_mm2
-from phaze.hardware.chip_area import chip_area_mm2
+from phaze.hardware.chip_area import ChipArea, chip_area_mm2
 
 BYTES_PER_MIB = 2**20
 BYTES_PER_GIB = 2**30
@@ -87,10 +87,15 @@ def grid_area_mm2(grid: dict[str, Any], hw: Any, prefix: str = "hw.") -> NDArray
     if hw.area_model == "phaze2024":
         return area_mm2(grid["n_tc"], grid["n_vc"], grid["tc_width"], grid["tc_depth"], grid["vc_width"],
                         grid["glb_bytes"], prefix=prefix)
+    return _chip_area(grid, hw, prefix).total
+
+
+def _chip_area(grid: dict[str, Any], hw: Any, prefix: str = "hw.") -> ChipArea:
+    """The physical area model (`chip_area_mm2`) of `grid` with `hw`'s shared fields."""
     return chip_area_mm2(grid["n_tc"], grid["n_vc"], grid["tc_width"], grid["tc_depth"], grid["vc_width"],
                          grid["glb_bytes"], grid["glb_banks"], glb_bank_bytes=int(hw.glb_bank_bytes),
                          acc_rows_per_width=int(hw.tc_acc_rows_per_width), elem_bytes=int(hw.elem_bytes),
-                         prefix=prefix).total
+                         prefix=prefix)
 
 
 def _design_grid(hw: Any) -> dict[str, NDArray[np.int64]]:
@@ -107,10 +112,7 @@ def design_area_mm2(hw: Any) -> float:
 
 def design_area_parts(hw: Any) -> dict[str, float]:
     """Where the top-level design's area goes under the physical model (`chip_area.ChipArea.parts`), mm²."""
-    g = _design_grid(hw)
-    return chip_area_mm2(g["n_tc"], g["n_vc"], g["tc_width"], g["tc_depth"], g["vc_width"], g["glb_bytes"],
-                         g["glb_banks"], glb_bank_bytes=int(hw.glb_bank_bytes),
-                         acc_rows_per_width=int(hw.tc_acc_rows_per_width), elem_bytes=int(hw.elem_bytes)).parts()
+    return _chip_area(_design_grid(hw), hw).parts()
 
 
 def max_area_mm2(hw: Any) -> float:
