@@ -60,8 +60,6 @@ exact integer arithmetic, in `bound_basic`; this module combines them into the b
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from phaze.schedule.bound_basic import basic_bound
@@ -118,7 +116,6 @@ def bound_space(problem: Problem, ub: np.ndarray | None = None) -> np.ndarray:
     out = _bound_rows(problem, ub, idle=False)
     rows = np.flatnonzero(problem.feasible if ub is None else problem.feasible & (out < ub))
     if rows.size:
-        sub = replace(problem, single_ns=problem.single_ns[rows], intra_ns=problem.intra_ns[rows],
-                      n_tc=problem.n_tc[rows], n_vc=problem.n_vc[rows])
+        sub = problem.take(rows)
         out[rows] = np.maximum(out[rows], _bound_rows(sub, None if ub is None else ub[rows], idle=True))
     return np.where(problem.feasible, out, INFEASIBLE_NS)

@@ -43,9 +43,23 @@ def greedy_graph(problem: Problem) -> _Graph:
     return _Graph(adj, adj_unit, adj.sum(axis=0).astype(np.int32), unit, fit)
 
 
+def frugal_ops(g: _Graph, single: np.ndarray, intra: np.ndarray, n_tc: np.ndarray, n_vc: np.ndarray) -> np.ndarray:
+    """(rows, n) bool: ops with both modes, neither zero-length, whose one-core work is no larger than
+    their whole-chip work, ceil(l / n) <= L (greedy_ref docstring). The spread policy differs from the
+    plain one only where it declines a frugal op's whole-chip mode, so a row with none runs alike."""
+    cores = np.where(g.unit[:, 0] > 0, n_tc[:, None], n_vc[:, None])
+    both = (single > 0) & (intra > 0)
+    return both & (-(-single // cores) <= intra)
+
+
 def greedy_block_rows(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np.ndarray, n_tc: np.ndarray,
-           n_vc: np.ndarray, spread: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The event loop on one block of candidates (all feasible); returns (starts, modes).
+           n_vc: np.ndarray, spread: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The event loop on one block of candidates (all feasible); returns (starts, modes, forks).
+
+    `forks` (rows,) bool marks, in a plain-policy run, the rows where the spread policy would have
+    decided differently at some start (an idle chip, a frugal op chosen, another op ready); up to its
+    first such start the spread policy's run is the same, so where no start forks, its schedule is this
+    one. In a spread run `forks` is all False.
 
     An intra-op interval holds the whole chip, so at most one runs at a time (per candidate): it is
     tracked apart (`intra_end`, `intra_op`) from the single-core ones (`run_end`, `used`).
@@ -58,9 +72,8 @@ def greedy_block_rows(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np
     # and zero-length ops, never for intra-only ones (they start only on an idle chip).
     diff = np.where(has_s & has_i, single - intra, np.where(has_s, _SMALL, _BIG))
     diff[zero] = _SMALL
-    if spread:  # one-core work no larger than whole-chip work: ceil(l / n) <= L (greedy_ref docstring)
-        cores = np.where(g.unit[:, 0] > 0, n_tc[:, None], n_vc[:, None])
-        frugal = has_s & has_i & ~zero & (-(-single // cores) <= intra)
+    frugal = frugal_ops(g, single, intra, n_tc, n_vc)
+    forks = np.zeros(rows_n, dtype=bool)
 
     t = np.zeros(rows_n, dtype=np.int64)
     used = np.zeros((rows_n, 3), dtype=np.int64)  # single-core holdings
@@ -73,6 +86,7 @@ def greedy_block_rows(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np
     run_end = np.full((rows_n, n), _BIG, dtype=np.int64)  # ends of running single-core ops
     next_end = np.full(rows_n, _BIG, dtype=np.int64)
     every = np.arange(rows_n)
+    rank1 = (rank + 1).astype(np.min_scalar_type(n))  # a narrow type: the argmax below is the hot loop
 
     while True:
         no_intra = intra_end == _BIG
@@ -84,15 +98,18 @@ def greedy_block_rows(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np
         slack = np.maximum(chip_free - t, 0)
         ready = pend == 0
         ok = ready & ((fit & (diff <= slack[:, None])) | (idle[:, None] & has_i))
-        best = np.where(ok, rank, -1).argmax(axis=1)
+        best = (ok * rank1).argmax(axis=1)  # ranks are a permutation: ok ops score rank + 1 >= 1, others 0
         can = ok[every, best]
         rows = np.flatnonzero(can)
         if rows.size:
             j = best[rows]
             tr = t[rows]
             whole = has_i[rows, j]
+            declines = frugal[rows, j] & (ready[rows].sum(axis=1) >= 2)  # spread keeps it on one core
             if spread:
-                whole &= ~(frugal[rows, j] & (ready[rows].sum(axis=1) >= 2))
+                whole &= ~declines
+            else:
+                forks[rows] |= declines & idle[rows]
             im = np.where(idle[rows], whole, ~has_s[rows, j])
             d = np.where(im, intra[rows, j], single[rows, j])
             pend[rows, j] += n + 1
@@ -123,8 +140,8 @@ def greedy_block_rows(g: _Graph, single: np.ndarray, intra: np.ndarray, rank: np
             if fi.size:
                 pend[fi] -= g.adj[intra_op[fi]].astype(np.int32)
                 intra_end[fi] = _BIG
-            run_end[fin] = _BIG
+            np.putmask(run_end, fin, _BIG)
             next_end = np.where(adv, np.minimum(run_end.min(axis=1), intra_end), next_end)
             t = np.where(adv, thr, t)
         elif not rows.size:
-            return starts, modes
+            return starts, modes, forks

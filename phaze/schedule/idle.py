@@ -95,20 +95,40 @@ def chain_extra(single: np.ndarray, intra: np.ndarray, cap: np.ndarray, chain: l
     forced = (lv > 0) & ~has_intra  # one-core only: must be in X
     cost = np.where((lv > 0) & has_intra, capc * np.maximum(intra[:, chain], 0), 0)
     inc = np.array([[not comparable(desc, j, v) for v in chain] for j in users], dtype=np.int64).reshape(len(users), k)
+    # The subsets are visited in Gray-code order, so each step adds or removes one blocker from the
+    # running sums (exact integers: the same values as summing each subset afresh, in O(1) columns).
     h = np.zeros((1 << k, rows), dtype=np.int64)
-    for mask in range(1, 1 << k):
-        sel = [b for b in range(k) if mask >> b & 1]
-        used = np.minimum(lj, lv[:, sel] @ inc[:, sel].T).sum(axis=1)
-        h[mask] = cap * lv[:, sel].sum(axis=1) - used
+    supply = np.zeros((rows, len(users)), dtype=np.int64)  # Σ_{v ∈ Y, inc(j, v)} l_v per user j
+    total = np.zeros(rows, dtype=np.int64)  # Σ_{v ∈ Y} l_v
+    for mask, b, added in _gray_steps(k):
+        sign = 1 if added else -1
+        supply += sign * lv[:, b, None] * inc[None, :, b]
+        total += sign * lv[:, b]
+        h[mask] = cap * total - np.minimum(lj, supply).sum(axis=1)
     for b in range(k):  # h(X) = max over subsets Y of X of g(Y)
         with_b = np.array([m for m in range(1 << k) if m >> b & 1], dtype=np.int64)
         h[with_b] = np.maximum(h[with_b], h[with_b ^ (1 << b)])
-    best = np.full(rows, np.iinfo(np.int64).max, dtype=np.int64)
-    for mask in range(1 << k):
-        out_x = [b for b in range(k) if not mask >> b & 1]
-        ok = ~forced[:, out_x].any(axis=1)
-        best = np.where(ok, np.minimum(best, cost[:, out_x].sum(axis=1) + h[mask]), best)
+    cost_out = cost.sum(axis=1)  # Σ_{v ∉ X} K·L_v, X = {} first
+    forced_out = forced.sum(axis=1)  # one-core-only blockers left out of X (X must hold them all)
+    best = np.where(forced_out == 0, cost_out + h[0], np.iinfo(np.int64).max)
+    for mask, b, added in _gray_steps(k):
+        sign = -1 if added else 1
+        cost_out += sign * cost[:, b]
+        forced_out += sign * forced[:, b]
+        best = np.where(forced_out == 0, np.minimum(best, cost_out + h[mask]), best)
     return np.where(safe, best, 0)
+
+
+def _gray_steps(k: int) -> list[tuple[int, int, bool]]:
+    """The 2^k − 1 steps of the reflected Gray code from the empty set: (subset mask, the bit that
+    changed, whether it was added)."""
+    out, prev = [], 0
+    for i in range(1, 1 << k):
+        mask = i ^ (i >> 1)
+        b = (mask ^ prev).bit_length() - 1
+        out.append((mask, b, bool(mask >> b & 1)))
+        prev = mask
+    return out
 
 
 def holds_other(op_class: int, resource: int) -> bool:

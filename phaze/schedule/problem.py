@@ -13,7 +13,7 @@ dominance rule and the builders that turn a priced layer graph into a Problem.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import numpy as np
@@ -67,6 +67,11 @@ class Problem:
     def feasible(self) -> np.ndarray:
         """(C,) bool: every op has at least one available mode."""
         return np.all((self.single_ns >= 0) | (self.intra_ns >= 0), axis=1)
+
+    def take(self, rows: np.ndarray) -> Problem:
+        """The same DAG on the listed candidates only (rows are scheduled independently)."""
+        return replace(self, single_ns=self.single_ns[rows], intra_ns=self.intra_ns[rows], n_tc=self.n_tc[rows],
+                       n_vc=self.n_vc[rows])
 
     def instance(self, c: int) -> Instance:
         return Instance(
