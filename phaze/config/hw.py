@@ -42,6 +42,9 @@ class SpaceConfig:
     max_area_mm2: float | None = None  # null: the area of this config's top-level design (tpuv4_phaze)
     min_area_fraction: float = 0.3  # keep area >= fraction·max_area ...
     exempt_single_core: bool = True  # ... except when n_tc == 1 or n_vc == 1 (lower bound 0)
+    # Power budget per chip, W: a (design, setting) whose busiest layer pass draws more is `over_power` (listed,
+    # never searched); null = none. TPUv4's published 170 W mean / 192 W max is the natural budget of its class.
+    max_power_w: float | None = None
 
 
 @dataclass
@@ -95,4 +98,9 @@ class HwConfig:
     # physical: arrays, accumulators, banked global buffer, crossbar and per-core control (DESIGN §4);
     # phaze2024: the original PHAZE closed form (278.826676 mm² for tpuv4_phaze; banks not searched)
     area_model: str = "physical"
+    # Energy (phaze.cost.energy, docs/energy.md): the node energies are priced at (the area model's 22 nm by
+    # default; scaled by Stillmaker & Baas 2017 as Accelergy does, 7-130 nm), and a chip's static power: null
+    # = leakage density x modelled area; designs without area (GPUs) give a figure.
+    tech_node_nm: float = 22.0
+    static_power_w: float | None = None
     space: SpaceConfig | None = None

@@ -104,7 +104,18 @@ def validate(cfg: Any) -> None:
     _validate_wave(cfg.gemm_wave_tile, cfg.gemm_wave_slots, cfg.space)
     if not _is_number(cfg.link_latency_s) or cfg.link_latency_s < 0:
         raise ConfigError("hw.link_latency_s", cfg.link_latency_s, "a non-negative number of seconds")
+    node = cfg.tech_node_nm
+    if not _is_number(node) or not 7 <= node <= 130:
+        raise ConfigError("hw.tech_node_nm", node, "a node in nm from 7 to 130 (the energy scaling table's range)")
+    static = cfg.static_power_w
+    if static is not None and (not _is_number(static) or static < 0):
+        raise ConfigError("hw.static_power_w", static, "null (leakage density x area) or a non-negative number of W")
+    if static is None and not cfg.has_area:
+        raise ConfigError("hw.static_power_w", static, "a number of W for a design without area (hw.has_area=false)")
     if cfg.space is not None:
+        budget = cfg.space.max_power_w
+        if budget is not None and (not _is_number(budget) or budget <= 0):
+            raise ConfigError("hw.space.max_power_w", budget, "null (no power budget) or a positive number of W")
         if not cfg.has_area:
             raise ConfigError("hw.space", "set", "a search space needs hw.has_area=true (the area window)")
         _validate_space(cfg.space)

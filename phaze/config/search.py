@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from phaze.config.errors import ConfigError
 
+OBJECTIVES = ("throughput", "throughput_per_watt", "throughput_per_mm2", "energy_per_token")
 SHARD = re.compile(r"^(\d+)/(\d+)$")
 EXECUTORS = ("local", "ray")
 # host:port of a running cluster's GCS, ray://host:port (Ray Client), or "auto" (the cluster this machine joined)
@@ -34,6 +35,9 @@ class SearchConfig:
     baselines: list[str] = field(default_factory=lambda: ["tpuv4", "tpuv4_phaze"])
     baseline_hbm_gib: float = 32.0  # the fixed baselines are also evaluated at this HBM capacity
     spotlight: SpotlightConfig = field(default_factory=SpotlightConfig)
+    # What the search maximises (phaze/search/objective.py): throughput | throughput_per_watt |
+    # throughput_per_mm2 | energy_per_token (minimised). Every pair is placed for throughput; this ranks pairs.
+    objective: str = "throughput"
 
 
 def parse_shard(value: str) -> tuple[int, int]:
@@ -58,5 +62,7 @@ def validate(cfg: SearchConfig) -> None:
         raise ConfigError("search.spotlight.evaluations", cfg.spotlight.evaluations, "a positive integer")
     if cfg.spotlight.initial < 1:
         raise ConfigError("search.spotlight.initial", cfg.spotlight.initial, "a positive integer")
+    if cfg.objective not in OBJECTIVES:
+        raise ConfigError("search.objective", cfg.objective, " | ".join(OBJECTIVES))
     if not cfg.baseline_hbm_gib > 0:
         raise ConfigError("search.baseline_hbm_gib", cfg.baseline_hbm_gib, "a positive number of GiB")

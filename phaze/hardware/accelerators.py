@@ -60,6 +60,8 @@ class Accelerators:
     gemm_wave_slots: int | None = None
     attention_hbm_bw_bytes_per_s: float | None = None  # Op.attention_core's rate (design.Accelerator)
     vector_cost_model: str = "primitives"  # hw.vector_cost_model (phaze.cost.tables)
+    tech_node_nm: float = 22.0  # hw.tech_node_nm: the node energies are priced at (phaze.cost.energy)
+    static_power_w: float | None = None  # hw.static_power_w: a measured leakage per chip; None: density x area
 
     def __post_init__(self) -> None:
         n = len(self.n_tc)
@@ -174,4 +176,5 @@ class Accelerators:
                    gemm_wave_slots=None if hw.gemm_wave_slots is None else int(hw.gemm_wave_slots),
                    attention_hbm_bw_bytes_per_s=None if hw.attention_core_hbm_fraction is None
                    else float(hw.hbm_bw_bytes_per_s) * float(hw.attention_core_hbm_fraction),
-                   vector_cost_model=str(hw.vector_cost_model))
+                   vector_cost_model=str(hw.vector_cost_model), tech_node_nm=float(hw.tech_node_nm),
+                   static_power_w=None if hw.static_power_w is None else float(hw.static_power_w))

@@ -53,6 +53,8 @@ class Accelerator:
     # HBM rate of the attention core's kernels (Op.attention_core); None: hbm_bw_bytes_per_s
     attention_hbm_bw_bytes_per_s: float | None = None
     vector_cost_model: str = "primitives"  # how vector ops are priced (hw.vector_cost_model, phaze.cost.tables)
+    tech_node_nm: float = 22.0  # the node energies are priced at (phaze.cost.energy)
+    static_power_w: float | None = None  # measured leakage per chip; None: density x modelled area
 
     @property
     def core_hbm_bw_bytes_per_s(self) -> float:

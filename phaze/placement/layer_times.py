@@ -18,10 +18,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from phaze.config.solver import SolverConfig
-from phaze.cost import price_graph, price_ops
+from phaze.cost import price_ops
+from phaze.cost.energy import PARTS, op_energy
+from phaze.cost.price import price_detail
 from phaze.hardware import Accelerators
 from phaze.model import LAYER_KINDS, LayerGraph, ModelGraphs, kind_recompute
 from phaze.schedule import (
+    MODE_INTRA,
     NS_PER_S,
     Schedule,
     ScheduleCache,
@@ -47,11 +50,31 @@ class PassTimes:
         """Candidate c's schedule behind `seconds`: the solver's where refined, else the greedy one."""
         return self.schedules.get(c) or self.space.greedy_schedule(c)
 
+    energy: dict[str, NDArray[np.float64]] = field(default_factory=dict)  # part -> (C,) J per device, greedy modes
+    energy_lb_j: NDArray[np.float64] | None = None  # (C,) each op in its cheaper mode: a bound for any schedule
+
     @classmethod
     def of(cls, graph: LayerGraph, acc: Accelerators) -> PassTimes:
-        single, intra = price_graph(graph, acc)
-        space = schedule_space(build_problem(graph, single, intra, acc.n_tc, acc.n_vc))
-        return cls(space, space.greedy_ns.copy(), space.closed.copy(), graph=graph, acc=acc)
+        priced = price_detail(graph.ops, acc)
+        space = schedule_space(build_problem(graph, priced.single_s, priced.intra_s, acc.n_tc, acc.n_vc))
+        energy = op_energy(graph.ops, acc, priced)
+        intra = space.greedy.modes == MODE_INTRA
+        parts = {part: np.where(intra, energy.intra[part], energy.single[part]).sum(axis=1) for part in PARTS}
+        lb = np.minimum(energy.total(intra=False), energy.total(intra=True)).sum(axis=1)
+        return cls(space, space.greedy_ns.copy(), space.closed.copy(), graph=graph, acc=acc, energy=parts,
+                   energy_lb_j=lb)
+
+    @property
+    def energy_j(self) -> NDArray[np.float64]:
+        """(C,) joules per device of one pass under the greedy schedule's modes."""
+        return sum(self.energy[p] for p in PARTS)  # type: ignore[return-value]
+
+    def schedule_energy(self, c: int, sched: Schedule) -> dict[str, float]:
+        """Candidate c's energy by part under `sched`'s modes (a refined schedule may choose others)."""
+        assert self.graph is not None and self.acc is not None
+        e = op_energy(self.graph.ops, self.acc.take(np.array([c])))
+        intra = np.asarray(sched.modes) == MODE_INTRA
+        return {part: float(np.where(intra, e.intra[part][0], e.single[part][0]).sum()) for part in PARTS}
 
     @property
     def bound_s(self) -> NDArray[np.float64]:
@@ -85,6 +108,25 @@ class LayerTimes:
     fwd: PassTimes
     bwd: PassTimes
     selective_s: NDArray[np.float64]
+    selective_energy: dict[str, NDArray[np.float64]] = field(default_factory=dict)  # part -> (C,) J, intra mode
+
+    def energy_parts(self, recompute: str) -> dict[str, NDArray[np.float64]]:
+        """(C,) joules per device by part of one micro-batch's fwd + bwd (+ what recompute re-runs), greedy modes."""
+        extra = kind_recompute(self.kind, recompute)
+        out = {}
+        for part in PARTS:
+            sel = self.selective_energy.get(part, np.zeros_like(self.fwd.energy[part]))
+            out[part] = self.fwd.energy[part] + self.bwd.energy[part] + recompute_extra_s(extra, self.fwd.energy[part],
+                                                                                          sel)
+        return out
+
+    def energy_lb_j(self, recompute: str) -> NDArray[np.float64]:
+        """(C,) a lower bound on the joules per device of one micro-batch, for any schedule (ops in their cheaper
+        mode; the selective extra runs whole-chip)."""
+        assert self.fwd.energy_lb_j is not None and self.bwd.energy_lb_j is not None
+        sel = sum(self.selective_energy.values()) if self.selective_energy else np.zeros_like(self.fwd.energy_lb_j)
+        return self.fwd.energy_lb_j + self.bwd.energy_lb_j + recompute_extra_s(
+            kind_recompute(self.kind, recompute), self.fwd.energy_lb_j, sel)
 
     def load_s(self, recompute: str, optimistic: bool = False) -> NDArray[np.float64]:
         """fwd + bwd (+ a second forward for `full`, + the attention core for `selective`, blocks only) per
@@ -101,7 +143,10 @@ def layer_times(graphs: ModelGraphs, acc: Accelerators) -> dict[str, LayerTimes]
         layer = graphs.layers[kind]
         selective_ops = layer.selective_ops
         selective_s = price_ops(selective_ops, acc)[1].sum(axis=1) if selective_ops else np.zeros(len(acc))
-        out[kind] = LayerTimes(kind, PassTimes.of(layer.fwd, acc), PassTimes.of(layer.bwd, acc), selective_s)
+        selective_energy = ({part: e.sum(axis=1) for part, e in op_energy(selective_ops, acc).intra.items()}
+                            if selective_ops else {})
+        out[kind] = LayerTimes(kind, PassTimes.of(layer.fwd, acc), PassTimes.of(layer.bwd, acc), selective_s,
+                               selective_energy)
     return out
 
 

@@ -27,7 +27,8 @@ from phaze.search.plan import Plan
 
 
 def incumbent_of(results: list[PairResult]) -> float:
-    return max((r.achieved for r in results), default=0.0)
+    """The best score (`search.objective`) among decided pairs."""
+    return max((r.score for r in results), default=0.0)
 
 
 ChunkRunner = Callable[[NDArray[np.int64], float], list[PairResult]]

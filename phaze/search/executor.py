@@ -33,6 +33,7 @@ from phaze.hardware import Accelerators
 from phaze.placement.settings import Setting
 from phaze.schedule import ScheduleCache
 from phaze.search.bounds import SettingBound
+from phaze.search.objective import Objective
 from phaze.search.pair import PairResult, evaluate_pair
 from phaze.search.plan import Plan, plan_bound
 from phaze.search.space_times import SpaceTimes
@@ -49,9 +50,11 @@ class WorkerState:
     par: ParallelismConfig
     solver: SolverConfig
     schedule_dir: Path | None  # the CP-SAT schedule cache (absolute: workers may start elsewhere)
+    objective: Objective
 
     def evaluate(self, positions: list[int], incumbent: float, cache: ScheduleCache) -> list[PairResult]:
-        return [evaluate_pair(self.space, self.plan, p, incumbent, self.par, self.solver, cache) for p in positions]
+        return [evaluate_pair(self.space, self.plan, p, incumbent, self.par, self.solver, cache, self.objective)
+                for p in positions]
 
 
 class Executor(Protocol):

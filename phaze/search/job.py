@@ -33,6 +33,7 @@ from phaze.placement.settings import Setting, settings
 from phaze.schedule import ScheduleCache
 from phaze.search.engine import run_chunks
 from phaze.search.executor import Executor, WorkerState, make_executor
+from phaze.search.objective import Objective
 from phaze.search.pair import FEASIBLE, INFEASIBLE, OPTIMAL, PRUNED, PRUNED_DP, PairResult
 from phaze.search.plan import Plan, make_plan
 from phaze.search.space_times import SpaceTimes
@@ -109,22 +110,25 @@ def _save_chunk(cache_dir: Path | None, k: int, results: list[PairResult]) -> No
         write_atomic(path, json.dumps([r.as_dict() for r in results]))
 
 
-ProgressHook = Callable[[int, int, float], None]  # (pairs done, pairs total, best throughput)
+ProgressHook = Callable[[int, int, float], None]  # (pairs done, pairs total, best score)
 SCHEDULES_DIR = "schedules"  # the schedule cache under a run's cache directory (also read by tasks/search)
 
 
 def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, search: SearchConfig,
-               acc: Accelerators, cache_dir: Path | None, progress: ProgressHook | None = None) -> SearchRun:
-    """Stage A, the plan and every chunk not in the cache, on the executor `search.executor` names."""
+               acc: Accelerators, cache_dir: Path | None, progress: ProgressHook | None = None,
+               max_power_w: float | None = None) -> SearchRun:
+    """Stage A, the plan and every chunk not in the cache, on the executor `search.executor` names; pairs
+    over `max_power_w` (hw.space.max_power_w) are left out of the plan."""
     executor = make_executor(search, acc)
     try:
-        return _run(model, par, solver, search, acc, cache_dir, progress, executor)
+        return _run(model, par, solver, search, acc, cache_dir, progress, executor, max_power_w)
     finally:
         executor.close()
 
 
 def _run(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, search: SearchConfig,
-         acc: Accelerators, cache_dir: Path | None, progress: ProgressHook | None, executor: Executor) -> SearchRun:
+         acc: Accelerators, cache_dir: Path | None, progress: ProgressHook | None, executor: Executor,
+         max_power_w: float | None) -> SearchRun:
     t0 = time.perf_counter()
     all_settings, skipped = settings(par, model)
     space = SpaceTimes(model, acc, par.sequence_parallel, par.kernels)
@@ -132,18 +136,20 @@ def _run(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, searc
     t1 = time.perf_counter()
     area = acc.area_mm2.astype(np.float64)
     chunk_size = search.chunk_size if search.pruning else max(1, len(acc) * max(len(all_settings), 1))
-    plan = make_plan(space, all_settings, par, chunk_size, area, executor.plan_bounds(space, all_settings, par))
+    objective = Objective(search.objective, space)
+    plan = make_plan(space, all_settings, par, chunk_size, area, executor.plan_bounds(space, all_settings, par),
+                     objective, max_power_w)
     shard, shards = parse_shard(search.shard)
     member = (np.arange(len(acc)) % shards) == shard
     t2 = time.perf_counter()
     state = WorkerState(space, plan, par, solver,
-                        (cache_dir / SCHEDULES_DIR).resolve() if cache_dir is not None else None)
+                        (cache_dir / SCHEDULES_DIR).resolve() if cache_dir is not None else None, objective)
     sched_cache = ScheduleCache(state.schedule_dir)
     done = _load_done(cache_dir, plan, member)
     cached = len(done)
     total = int(member[plan.candidate].sum())
     counts = {"done": sum(len(v) for v in done.values()),
-              "best": max((r.achieved for v in done.values() for r in v), default=0.0), "on_workers": 0}
+              "best": max((r.score for v in done.values() for r in v), default=0.0), "on_workers": 0}
     if progress is not None:  # chunks resumed from the cache count as done from the start
         progress(counts["done"], total, counts["best"])
     workers = executor.workers
@@ -166,7 +172,7 @@ def _run(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, searc
     def on_chunk(k: int, results: list[PairResult], incumbent: float) -> None:
         _save_chunk(cache_dir, k, results)
         counts["done"] += len(results)
-        counts["best"] = max(counts["best"], *(r.achieved for r in results), incumbent)
+        counts["best"] = max(counts["best"], *(r.score for r in results), incumbent)
         if progress is not None:
             progress(counts["done"], total, counts["best"])
 

@@ -53,7 +53,7 @@ def replay(shards: list[tuple[list[PairResult], list[int]]], solver_name: str) -
                 raise ConfigError("merge.dirs", f"chunk {k}", f"a shard lacks the {missing!r} measurement of "
                                   f"candidate {r.candidate}: were all shards run with the same config?")
         out.extend(chunk)
-        incumbent = max(incumbent, *(r.achieved for r in chunk))
+        incumbent = max(incumbent, *(r.score for r in chunk))
     return out
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from phaze.hardware import Accelerators
+from phaze.placement.energy import ENERGY_PARTS
 from phaze.search.pair import FEASIBLE, OPTIMAL, PRUNED, PRUNED_DP, PairResult
 from phaze.search.pareto import pareto_front
 
@@ -22,9 +23,15 @@ STATUS_OF_PAIR = {OPTIMAL: "optimal", FEASIBLE: "feasible", PRUNED_DP: "bounded"
 PLACEMENT_COLUMNS = ("data", "pipeline", "tensor", "microbatch", "recompute")
 
 
+ENERGY_COLUMNS = ("power_w", "peak_power_w", "energy_per_token_j", "throughput_per_watt")
+PART_COLUMNS = tuple(f"energy_{part}_j" for part in ENERGY_PARTS)  # per iteration, the whole cluster
+
+
 def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResult],
-                     planned: np.ndarray) -> pd.DataFrame:
-    """One row per candidate of this shard, in index order."""
+                     planned: np.ndarray, over_power: np.ndarray | None = None) -> pd.DataFrame:
+    """One row per candidate of this shard, in index order; a candidate's best pair is its highest score
+    (`search.objective`). `over_power` marks candidates the power budget left out of some setting: those with
+    no placed pair are `over_power` instead of `infeasible`."""
     idx = np.flatnonzero(member)
     n = len(acc)
     best: dict[int, PairResult] = {}
@@ -32,13 +39,14 @@ def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResu
     for r in pairs:
         upper[r.candidate] = max(upper[r.candidate], r.optimistic if r.status == PRUNED else (r.upper or r.achieved))
         cur = best.get(r.candidate)
-        if r.achieved > 0 and (cur is None or r.achieved > cur.achieved):
+        if r.achieved > 0 and (cur is None or r.score > cur.score):
             best[r.candidate] = r
     rows: dict[str, list[Any]] = {k: [] for k in (
         "index", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "glb_banks", "glb_bw_bytes_per_cycle",
         "area_mm2", "status",
-        "throughput_samples_s", "throughput_upper_bound", "memory_per_device_bytes", "iteration_s", "gap",
-        *PLACEMENT_COLUMNS, "stages")}
+        "throughput_samples_s", "throughput_upper_bound", "score", *ENERGY_COLUMNS, *PART_COLUMNS,
+        "memory_per_device_bytes",
+        "iteration_s", "gap", *PLACEMENT_COLUMNS, "stages")}
     for c in idx:
         r = best.get(int(c))
         rows["index"].append(int(c))
@@ -48,11 +56,19 @@ def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResu
         rows["glb_banks"].append(int(acc.glb_banks[c]))
         rows["glb_bw_bytes_per_cycle"].append(float(acc.glb_bw_bytes_per_cycle[c]))
         rows["area_mm2"].append(float(acc.area_mm2[c]))
-        status = STATUS_OF_PAIR[r.status] if r is not None else ("pruned" if planned[c] else "infeasible")
+        hot = over_power is not None and bool(over_power[c])
+        status = STATUS_OF_PAIR[r.status] if r is not None else (
+            "pruned" if planned[c] else "over_power" if hot else "infeasible")
         rows["status"].append(status)
         rows["throughput_samples_s"].append(r.achieved if r is not None else np.nan)
         rows["throughput_upper_bound"].append(upper[c] if upper[c] > 0 else np.nan)
+        rows["score"].append(r.score if r is not None else np.nan)
         p = r.placement if r is not None and r.placement else {}
+        for col in ENERGY_COLUMNS:
+            rows[col].append(p.get(col, np.nan))
+        parts = p.get("energy_parts_j", {})
+        for part, col in zip(ENERGY_PARTS, PART_COLUMNS, strict=True):
+            rows[col].append(parts.get(part, np.nan))
         rows["memory_per_device_bytes"].append(p.get("memory_per_device_bytes", np.nan))
         rows["iteration_s"].append(p.get("iteration_s", np.nan))
         rows["gap"].append(r.gap if r is not None else np.nan)
@@ -64,6 +80,10 @@ def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResu
     feasible = df["throughput_samples_s"].to_numpy(dtype=float)
     front = pareto_front(np.nan_to_num(feasible, nan=0.0), df["area_mm2"].to_numpy(dtype=float))
     df.loc[front, "pareto"] = True
+    df["pareto_power"] = False
+    power = df["power_w"].to_numpy(dtype=float)
+    front_w = pareto_front(np.nan_to_num(feasible, nan=0.0), np.where(np.isfinite(power), power, np.inf))
+    df.loc[front_w, "pareto_power"] = True
     return df
 
 
@@ -71,8 +91,7 @@ def best_row(df: pd.DataFrame) -> pd.Series | None:
     ok = df[df["throughput_samples_s"] > 0]
     if ok.empty:
         return None
-    order = ok.sort_values(["throughput_samples_s", "area_mm2", "index"], ascending=[False, True, True],
-                           kind="mergesort")
+    order = ok.sort_values(["score", "area_mm2", "index"], ascending=[False, True, True], kind="mergesort")
     return order.iloc[0]
 
 
@@ -85,6 +104,7 @@ def search_stats(df: pd.DataFrame, pairs: list[PairResult], closed_share: float,
         "pruned": int(counts.get("pruned", 0)),
         "bounded": int(counts.get("bounded", 0)),
         "infeasible": int(counts.get("infeasible", 0)),
+        "over_power": int(counts.get("over_power", 0)),
         "pairs": len(pairs),
         "pairs_pruned": sum(r.status == PRUNED for r in pairs),
         "pairs_evaluated": len(evaluated),

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 
 from phaze.config.model import ModelConfig
 from phaze.config.solver import SolverConfig
+from phaze.cost.energy import PARTS
 from phaze.hardware import Accelerators
 from phaze.model import LAYER_KINDS, ModelGraphs, build_model, kind_recompute
 from phaze.placement.layer_times import LayerTimes, layer_times, recompute_extra_s
@@ -54,6 +55,46 @@ class SpaceTimes:
         total = loads["embed"] + self.model.layers * loads["block"] + loads["head"]
         return total, np.maximum(np.maximum(loads["embed"], loads["block"]), loads["head"])
 
+    def chain_energy(self, s: Setting) -> dict[str, NDArray[np.float64]]:
+        """(C,) per part: joules per device of one micro-batch through the chain [embed, L blocks, head] under
+        the greedy schedules' modes (phaze.cost.energy)."""
+        self.ensure(s.microbatch, s.tensor)
+        times = self.times[(s.microbatch, s.tensor)]
+        parts = {k: lt.energy_parts(s.recompute) for k, lt in times.items()}
+        return {p: parts["embed"][p] + self.model.layers * parts["block"][p] + parts["head"][p] for p in PARTS}
+
+    def chain_energy_lb(self, s: Setting) -> NDArray[np.float64]:
+        """(C,) a lower bound on `chain_energy`'s total for any schedule of the passes."""
+        self.ensure(s.microbatch, s.tensor)
+        lb = {k: lt.energy_lb_j(s.recompute) for k, lt in self.times[(s.microbatch, s.tensor)].items()}
+        return lb["embed"] + self.model.layers * lb["block"] + lb["head"]
+
+    def peak_dynamic_w(self, b: int, t: int) -> NDArray[np.float64]:
+        """(C,) the busiest layer pass's dynamic power per device: max over passes of energy / greedy time."""
+        self.ensure(b, t)
+        out = np.zeros(len(self.acc))
+        for lt in self.times[(b, t)].values():
+            for pt in (lt.fwd, lt.bwd):
+                secs = pt.space.greedy_ns / NS_PER_S
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    out = np.maximum(out, np.where(secs > 0, pt.energy_j / secs, 0.0))
+        return out
+
+    def schedule_energy(self, s: Setting, c: int, schedules: dict[str, tuple[Schedule, Schedule]]
+                        ) -> dict[str, float]:
+        """Candidate c's `chain_energy` under the given (forward, backward) schedules' modes."""
+        times = self.times[(s.microbatch, s.tensor)]
+        out = dict.fromkeys(PARTS, 0.0)
+        for kind, (fwd, bwd) in schedules.items():
+            lt = times[kind]
+            ef, eb = lt.fwd.schedule_energy(c, fwd), lt.bwd.schedule_energy(c, bwd)
+            sel = {p: float(v[c]) for p, v in lt.selective_energy.items()}
+            count = self.model.layers if kind == "block" else 1
+            for p in PARTS:
+                out[p] += count * (ef[p] + eb[p] + recompute_extra_s(kind_recompute(kind, s.recompute), ef[p],
+                                                                     sel.get(p, 0.0)))
+        return out
+
     def closed(self, b: int, t: int, c: int) -> bool:
         """Every pass of candidate c is proven optimal by greedy = bound."""
         return all(bool(lt.fwd.space.closed[c] and lt.bwd.space.closed[c]) for lt in self.times[(b, t)].values())
@@ -69,9 +110,10 @@ class SpaceTimes:
                               else solve_candidate(times.space, c, solver, cache) for times in (lt.fwd, lt.bwd))
         return out  # type: ignore[return-value]
 
-    def refined_loads(self, s: Setting, c: int, solver: SolverConfig,
-                      cache: ScheduleCache | None) -> tuple[dict[str, float], bool, float]:
-        """Candidate c's loads with every pass solved by `solver`: (loads, all optimal, worst pass gap)."""
+    def refined_loads(self, s: Setting, c: int, solver: SolverConfig, cache: ScheduleCache | None
+                      ) -> tuple[dict[str, float], bool, float, dict[str, tuple[Schedule, Schedule]]]:
+        """Candidate c's loads with every pass solved by `solver`: (loads, all optimal, worst pass gap, the
+        schedules)."""
         out, optimal, gap = {}, True, 0.0
         schedules = self.schedules(s.microbatch, s.tensor, c, solver, cache)
         for kind in LAYER_KINDS:
@@ -84,4 +126,4 @@ class SpaceTimes:
             fwd, bwd = secs
             out[kind] = fwd + bwd + recompute_extra_s(kind_recompute(kind, s.recompute), fwd,
                                                       float(lt.selective_s[c]))
-        return out, optimal, gap
+        return out, optimal, gap, schedules

@@ -12,9 +12,10 @@ from phaze.config.model import ModelConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.model.summary import kaplan_train_flops_per_token
+from phaze.placement.energy import ENERGY_PARTS
 from phaze.placement.time_split import pass_split
 from phaze.schedule import ScheduleCache
-from phaze.search.results import PLACEMENT_COLUMNS
+from phaze.search.results import ENERGY_COLUMNS, PART_COLUMNS, PLACEMENT_COLUMNS
 from phaze.search.space_times import SpaceTimes
 
 
@@ -51,7 +52,9 @@ def best_entry(row: pd.Series | None, acc: Accelerators, model: ModelConfig, par
         "mfu": flops * tokens_s / (devices * float(acc.peak_flops[c])),
         "memory_per_device_bytes": float(row["memory_per_device_bytes"]),
         "status": str(row["status"]),
-    }
+        "score": float(row["score"]),
+    } | {col: float(row[col]) for col in ENERGY_COLUMNS} | {
+        "energy_parts_j": {part: float(row[col]) for part, col in zip(ENERGY_PARTS, PART_COLUMNS, strict=True)}}
 
 
 def best_time_split(space: SpaceTimes, best: dict[str, Any], solver: SolverConfig,

@@ -72,15 +72,18 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     acc = Accelerators.from_config(merged_cfg.hw)
     pairs = replay([read_pairs(d / "pairs.parquet") for d in dirs], str(merged_cfg.solver.name))
     member = np.ones(len(acc), dtype=bool)
+    over_power = np.zeros(len(acc), dtype=bool)  # each shard lists its own candidates the power budget left out
+    for r in results:
+        over_power[np.asarray(r["search"].get("over_power_candidates", []), dtype=np.int64)] = True
     return finish(merged_cfg, out_dir, acc, pairs, member, zero["search"]["skipped_widths"],
                   zero["search"]["closed_by_greedy"], zero.get("baselines"), {"merge_s": 0.0}, start,
-                  lambda best: shard_time_split(results, best))
+                  lambda best: shard_time_split(results, best), over_power)
 
 
 def shard_time_split(results: list[dict[str, Any]], best: dict[str, Any]) -> dict[str, Any] | None:
     """The merged best design's layer time split: the shard that searched it found it as its own best and wrote
     the split of its schedules (the merge has no layer times of its own). None if no shard has it."""
-    derived = ("bound", "on_boundary")  # what finish() adds to `best` after this split: not part of the match
+    derived = ("bound", "on_boundary", "objective")  # what finish() adds to `best` after this split: not matched
     for r in results:
         own = r.get("best")
         if isinstance(own, dict) and {k: v for k, v in own.items() if k not in derived} == {

@@ -25,6 +25,7 @@ from phaze.report.time_plot import time_split_plot
 from phaze.schedule import ScheduleCache
 from phaze.search.baselines import Baselines, speedup
 from phaze.search.job import SCHEDULES_DIR, run_search
+from phaze.search.objective import objective_value
 from phaze.search.pair import PairResult
 from phaze.search.results import best_row, candidates_table, pairs_frame, search_stats
 from phaze.search.summary import best_entry, best_time_split, candidate_mfu
@@ -68,12 +69,15 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             fresh = done - resumed[0]  # the rate counts only pairs evaluated by this run
             rate = f"{fresh / max(time.perf_counter() - start, 1e-9):,.0f}/s" if fresh else \
                 ("resumed" if done else "")
-            bar.update(task, completed=done, total=total, rate=rate, best=f"{best:,.1f} samples/s")
+            bar.update(task, completed=done, total=total, rate=rate, best=_score_text(search.objective, best,
+                                                                                      model_cfg.seq_len))
 
     if bar is not None:
         bar.start()
     try:
-        run_ = run_search(model_cfg, par, solver, search, acc, cache_dir, on_progress)
+        budget = cfg.hw.space.max_power_w if cfg.hw.space is not None else None
+        run_ = run_search(model_cfg, par, solver, search, acc, cache_dir, on_progress,
+                          None if budget is None else float(budget))
     finally:
         if bar is not None:
             bar.stop()
@@ -92,20 +96,21 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         return best_time_split(run_.space, best, solver, cache)
 
     return finish(cfg, out_dir, acc, pairs, run_.member, run_.skipped_widths, _closed_share(run_), baselines,
-                  timings, start, time_split)
+                  timings, start, time_split, run_.plan.over_power)
 
 
 def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairResult], member: np.ndarray,
            skipped: list[int], closed_share: float, baselines: dict[str, Any] | None, timings: dict[str, float],
-           start: float, time_split: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None
-           ) -> dict[str, Any]:
+           start: float, time_split: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+           over_power: np.ndarray | None = None) -> dict[str, Any]:
     """Candidates table, result.json, plot and files, shared by task=search and task=merge; `time_split` gives
-    the best design's layer time split (None: not known)."""
+    the best design's layer time split (None: not known); `over_power` the candidates the power budget left
+    out of some setting (None: not known, as in a merge)."""
     model_cfg = as_object(cfg, "model")
     model = model_summary(build_model(model_cfg, 1))
     planned = np.zeros(len(acc), dtype=bool)
     planned[[r.candidate for r in pairs]] = True
-    df = candidates_table(acc, member, pairs, planned)
+    df = candidates_table(acc, member, pairs, planned, over_power)
     df["mfu"] = candidate_mfu(df, acc, model_cfg, model["params_total"])
     best = best_entry(best_row(df), acc, model_cfg, model["params_total"])
     result: dict[str, Any] = {"task": str(cfg.task.name), "model": model, "hardware": hardware_summary(cfg.hw),
@@ -115,7 +120,15 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
         for entry in baselines.values():
             entry["speedup"] = speedup(best, entry)
         result["baselines"] = baselines
-    result["search"] = search_stats(df, pairs, closed_share, skipped) | {"shard": str(cfg.search.shard)}
+    objective = str(cfg.search.objective)
+    result["search"] = search_stats(df, pairs, closed_share, skipped) | {
+        "shard": str(cfg.search.shard), "objective": objective,
+        "max_power_w": None if cfg.hw.space is None or cfg.hw.space.max_power_w is None
+        else float(cfg.hw.space.max_power_w),
+        "over_power_candidates": [int(i) for i in df.loc[df["status"] == "over_power", "index"]]}
+    if isinstance(best, dict):
+        best["objective"] = {"name": objective,
+                             "value": objective_value(objective, best["score"], model_cfg.seq_len)}
     split = time_split(best) if time_split is not None and isinstance(best, dict) else None
     if split is not None:
         result["best_layer_time_split"] = split
@@ -158,6 +171,28 @@ def _plot(out_dir: Path, df: pd.DataFrame, result: dict[str, Any]) -> Path:
                        front, baselines, title=f"{result['model']['name']}: throughput vs area")
 
 
+def _score_text(objective: str, score: float, seq_len: int) -> str:
+    """A score in the objective's own unit, for the progress bar and the console."""
+    if objective == "throughput":
+        return f"{score:,.1f} samples/s"
+    if objective == "throughput_per_mm2":
+        return f"{score:,.3f} samples/s/mm²"
+    if objective == "throughput_per_watt":
+        return f"{score:,.4g} samples/s/W"
+    value = objective_value(objective, score, seq_len)
+    return f"{value:.4g} J/token" if np.isfinite(value) else "-"
+
+
+def energy_line(entry: dict[str, Any]) -> str:
+    """Power, energy per token and throughput per watt of a placed design, one line."""
+    parts = entry.get("energy_parts_j") or {}
+    total = sum(parts.values()) or 1.0
+    split = ", ".join(f"{k} {v / total:.0%}" for k, v in parts.items())
+    return (f"{entry['power_w']:.1f} W per chip (peak {entry['peak_power_w']:.1f} W), "
+            f"{entry['energy_per_token_j']:.4g} J/token, {entry['throughput_per_watt']:.4g} samples/s/W"
+            + (f"; energy: {split}" if split else ""))
+
+
 def _print(result: dict[str, Any], out_dir: Path) -> None:
     best = result["best"]
     if isinstance(best, dict):
@@ -167,6 +202,8 @@ def _print(result: dict[str, Any], out_dir: Path) -> None:
               f"b={p['microbatch']} recompute={p['recompute']}")
     else:
         print(f"best design: {best}")
+    if isinstance(best, dict) and np.isfinite(best.get("power_w", np.nan)):
+        print(f"  {energy_line(best)}")
     if isinstance(best, dict) and "bound" in best:
         print(f"  block time bound by: {bound_line(best['bound'])}")
     if isinstance(best, dict) and best.get("on_boundary"):
@@ -177,11 +214,15 @@ def _print(result: dict[str, Any], out_dir: Path) -> None:
         thr = f"{b['throughput_samples_s']:,.1f} samples/s" if isinstance(b, dict) else str(b)
         sp = entry.get("speedup")
         print(f"  {name:17s} {thr}" + (f"  (phaze best is {sp:.2f}x)" if sp else ""))
+        if isinstance(b, dict) and np.isfinite(b.get("power_w", np.nan)):
+            print(f"  {'':17s} {energy_line(b)}")
         if isinstance(b, dict) and "bound" in b:
             print(f"  {'':17s} block time bound by: {bound_line(b['bound'])}")
     if "best_layer_time_split" in result:
         print_layer_split(result["best_layer_time_split"], "time per layer pass of the best design")
     s = result["search"]
     print(f"candidates {s['candidates']:,}: feasible {s['feasible']:,}, pruned {s['pruned']:,}, "
-          f"pairs evaluated {s['pairs_evaluated']:,} of {s['pairs']:,}")
+          f"pairs evaluated {s['pairs_evaluated']:,} of {s['pairs']:,}, objective {s['objective']}")
+    if s.get("over_power"):
+        print(f"  {s['over_power']:,} candidates over the power budget of {s['max_power_w']:g} W (over_power)")
     print(f"results: {out_dir}")
