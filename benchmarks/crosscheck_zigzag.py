@@ -3,7 +3,9 @@
 ZigZag (`pip install -e '.[crosscheck]'`, zigzag-dse 3.9.1) searches the temporal mapping (LOMA, bounded by
 `--lpf-limit`) of a fixed weight-stationary spatial mapping (C on the W array rows, M on the D columns) of a
 few transformer GEMM layers, and prints its latency (cycles) and energy (pJ: MAC, each memory level) beside
-phaze's compute, global-buffer and HBM terms for the same layer on the same core.
+phaze's compute, global-buffer and HBM terms for the same layer on the same core, and beside phaze's energy of
+the layer (`phaze_energy`: phaze.cost.energy on `phaze_core`, the same core at 22 nm), part by part with the bytes
+each side moves at each level (docs/energy.md §4c; benchmarks/energy_check.py prints that table alone).
 
     .venv/bin/python benchmarks/crosscheck_zigzag.py [--array 128x128] [--lpf-limit 6] [--markdown F]
 
@@ -21,7 +23,9 @@ The core, as written to ZigZag's accelerator yaml (`accelerator_yaml`) and to ph
   phaze assumes; without it LOMA may fill the 2-weight register with 2 tiles and lose the overlap.
 Energies per access are ZigZag's own CACTI 7 results at 22 nm (zigzag/cacti/cacti_master/example_mem_pool.yaml,
 scaled per bit to the port widths here), HBM2 3.9 pJ/bit (Accelergy) and a bf16 MAC of 2.0 pJ (Horowitz,
-ISSCC 2014, 45 nm: fp16 multiply 1.1 + fp32 add 0.9): figures for the next issue's energy model, not fitted.
+ISSCC 2014, 45 nm: fp16 multiply 1.1 + fp32 add 0.9), unscaled; not fitted. phaze prices the same events with
+its own constants and organisation (phaze.cost.energy): the MAC at 22 nm, the buffer as banks, the accumulator
+as one macro per core.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ import math
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -172,6 +176,20 @@ class ZigZagResult:
     mem_energy: dict[str, float]  # memory level -> pJ, summed over operands
     spatial_util: float
     stall_port: str  # the memory port whose stall sets `stall` ("-" when none stalls)
+    # memory level -> bytes read and written there, summed over operands and directions (ZigZag's word
+    # accesses x the level's port width, for the levels whose ports are equally wide: all of them when W = D)
+    mem_bytes: dict[str, float] = field(default_factory=dict)
+
+
+def word_bits(w: int, d: int) -> dict[str, int]:
+    """Bits per memory word of each level of `accelerator_yaml(w, d)` whose ports are all equally wide (every
+    level when W = D; the glb's input and weight ports differ otherwise, and it is left out)."""
+    out = {}
+    for name, mem in accelerator_yaml(w, d)["memories"].items():
+        widths = {int(port["bandwidth_max"]) for port in mem["ports"]}
+        if len(widths) == 1:
+            out[name] = widths.pop()
+    return out
 
 
 def zigzag_run(layer: Layer, w: int, d: int, workdir: Path, lpf_limit: int) -> ZigZagResult:
@@ -190,6 +208,8 @@ def zigzag_run(layer: Layer, w: int, d: int, workdir: Path, lpf_limit: int) -> Z
     logging.disable(logging.NOTSET)
     cme = cmes[0][1][0][0]  # the single layer's best cost-model evaluation
     mem: dict[str, float] = {}
+    moved: dict[str, float] = {}
+    bits = word_bits(w, d)
     # ZigZag's stall is the largest over the memory ports (they work in parallel): name the port
     ports = [(v, f"{level.name}.{port}") for level, per_port in zip(cme.mem_level_list, cme.stall_slack_comb_collect,
                                                                      strict=True) for port, v in per_port.items()]
@@ -198,10 +218,13 @@ def zigzag_run(layer: Layer, w: int, d: int, workdir: Path, lpf_limit: int) -> Z
         levels = cme.accelerator.memory_hierarchy.get_memory_levels(cme.memory_operand_links.layer_to_mem_op(op))
         for level, energy in zip(levels, per_level, strict=True):
             mem[level.name] = mem.get(level.name, 0.0) + float(energy)
+        for level, words in zip(levels, cme.memory_word_access[op], strict=True):
+            if level.name in bits:
+                moved[level.name] = moved.get(level.name, 0.0) + float(sum(words.data.values())) * bits[level.name] / 8
     return ZigZagResult(float(cme.latency_total2), float(cme.ideal_temporal_cycle), float(cme.stall_slack_comb),
                         float(cme.data_onloading_cycle), float(cme.data_offloading_cycle),
                         float(cme.systolic_drain_cycle), float(cme.energy_total), float(cme.mac_energy), mem,
-                        float(cme.mac_spatial_utilization), worst[1] if worst[0] > 0 else "-")
+                        float(cme.mac_spatial_utilization), worst[1] if worst[0] > 0 else "-", moved)
 
 
 # ---------------------------------------------------------------------------------------------- phaze side
@@ -227,6 +250,50 @@ def phaze_latency(layer: Layer, w: int, d: int) -> dict[str, float]:
     return {"compute": compute, "glb": glb, "hbm": hbm, "latency": max(compute, glb, hbm)}
 
 
+def phaze_core(w: int, d: int):
+    """The same core as phaze sees it: a one-tensor-core chip (one vector core, which the GEMMs leave idle)
+    with the core's share of tpuv4's buffer (capacity; (W + 2D) words/cycle as 64 B banks) and HBM, at the
+    CACTI table's 22 nm (phaze.cost.energy; docs/energy.md)."""
+    from phaze.config.hw import HwConfig
+    from phaze.hardware import Accelerators
+
+    glb_bw = (w + 2 * d) * ELEM_BYTES
+    bank_bytes = 64
+    return Accelerators.from_config(HwConfig(
+        name=f"tpu_like_core_{w}x{d}", n_tc=1, n_vc=1, tc_width=w, tc_depth=d, vc_width=w,
+        glb_mib=GLB_BYTES_PER_CORE / 2**20, glb_banks=max(glb_bw // bank_bytes, 1), glb_bank_bytes=bank_bytes,
+        tc_acc_rows_per_width=ACC_ROWS_PER_WIDTH, hbm_gib=float(TPU.hbm_gib),
+        hbm_bw_bytes_per_s=HBM_BYTES_PER_CYCLE_PER_CORE * FREQ_HZ, freq_hz=FREQ_HZ, elem_bytes=ELEM_BYTES,
+        tech_node_nm=22.0))
+
+
+def phaze_energy(layer: Layer, w: int, d: int) -> dict[str, float]:
+    """phaze's energy of the layer (`phaze.cost.energy.op_energy`, the whole-chip mode of `phaze_core`), pJ, in
+    ZigZag's parts: `mac` (the MACs), `acc` (accumulator updates), `glb` (buffer <-> core bytes and the HBM
+    fills and spills, at one bank's per-byte energy), `dram` (HBM); and the bytes behind each memory part."""
+    from phaze.cost.energy import PJ, op_energy, sram_j
+    from phaze.cost.price import price_detail
+    from phaze.model.ops import Op, OpKind
+
+    b, n, m, c = layer.b, layer.n, layer.m, layer.c
+    op = Op(layer.name, OpKind.GEMM, gemm=(b, n, m, c), bytes_read=b * (n * c + c * m) * ELEM_BYTES,
+            bytes_written=b * n * m * ELEM_BYTES)
+    acc = phaze_core(w, d)
+    priced = price_detail([op], acc)
+    parts = op_energy([op], acc, priced).intra
+    update_j, glb_j = sram_j(acc)
+    updates = b * n * m * -(-c // w)
+    glb_bytes = float(priced.glb_bytes[0, 0] + priced.hbm_bytes[0, 0])
+    acc_pj = updates * float(update_j[0]) / PJ
+    out = {"mac": float(parts["arithmetic"][0, 0]) / PJ, "acc": acc_pj,
+           "glb": float(parts["sram"][0, 0]) / PJ - acc_pj, "dram": float(parts["hbm"][0, 0]) / PJ,
+           # an update reads and writes one fp32 partial sum
+           "acc_bytes": 2.0 * updates * ACC_BITS / 8, "glb_bytes": glb_bytes,
+           "dram_bytes": float(priced.hbm_bytes[0, 0]), "glb_pj_per_byte": float(glb_j[0]) / PJ}
+    out["total"] = out["mac"] + out["acc"] + out["glb"] + out["dram"]
+    return out
+
+
 # -------------------------------------------------------------------------------------------------- report
 def report(rows: Sequence[tuple[Layer, dict[str, float], ZigZagResult]], w: int, d: int, lpf_limit: int) -> str:
     out = [f"ZigZag {ZIGZAG_VERSION} (LOMA, lpf_limit {lpf_limit}, best latency) vs phaze on one {w}x{d} "
@@ -241,14 +308,48 @@ def report(rows: Sequence[tuple[Layer, dict[str, float], ZigZagResult]], w: int,
                    f"{z.stall:.0f} ({z.stall_port}) | {z.onload:.0f} | {z.offload:.0f} | {z.drain:.0f} | "
                    f"{p['latency'] / z.latency - 1:+.1%} |")
     levels = list(dict.fromkeys(k for _, _, z in rows for k in z.mem_energy))
-    out += ["", "ZigZag energy (pJ)", "",
-            "| layer | total | MAC | " + " | ".join(levels) + " | pJ / MAC |",
-            "|---|---:|---:|" + "---:|" * len(levels) + "---:|"]
-    for lay, _, z in rows:
+    out += ["", "ZigZag energy (pJ), and phaze's (`phaze_energy`: phaze.cost.energy on the same core, 22 nm)", "",
+            "| layer | total | MAC | " + " | ".join(levels) + " | pJ / MAC | phaze total | phaze pJ / MAC | "
+            "phaze / ZigZag - 1 |",
+            "|---|---:|---:|" + "---:|" * len(levels) + "---:|---:|---:|---:|"]
+    energies = [(lay, phaze_energy(lay, w, d), z) for lay, _, z in rows]
+    for lay, pe, z in energies:
         macs = lay.b * lay.n * lay.m * lay.c
         out.append(f"| {lay.name} | {z.energy_total:.4g} | {z.mac_energy:.4g} | "
                    + " | ".join(f"{z.mem_energy.get(k, 0.0):.4g}" for k in levels)
-                   + f" | {z.energy_total / macs:.3f} |")
+                   + f" | {z.energy_total / macs:.3f} | {pe['total']:.4g} | {pe['total'] / macs:.3f} | "
+                   f"{pe['total'] / z.energy_total - 1:+.1%} |")
+    out += ["", energy_parts_table(energies)]
+    return "\n".join(out)
+
+
+# ZigZag's parts (its MAC and memory levels) and phaze's that price the same events; w_reg has no phaze part
+# (a PE's operand registers are inside phaze's MAC energy, which is Horowitz's bare arithmetic).
+ENERGY_PARTS = (("MAC", "mac"), ("acc", "acc"), ("glb", "glb"), ("dram", "dram"), ("w_reg", None))
+
+
+def energy_parts_table(rows: Sequence[tuple[Layer, dict[str, float], ZigZagResult]]) -> str:
+    """Per layer and part: energy (pJ) and bytes moved in ZigZag and in phaze, and phaze / ZigZag - 1."""
+    out = ["Energy by part, phaze vs ZigZag (pJ; bytes read + written at that level; per byte = pJ / bytes)", "",
+           "| layer | part | ZigZag pJ | phaze pJ | phaze / ZigZag - 1 | ZigZag bytes | phaze bytes | "
+           "ZigZag pJ/B | phaze pJ/B |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+
+    def cell(x: float | None, fmt: str) -> str:
+        return "-" if x is None else format(x, fmt)
+
+    for lay, pe, z in rows:
+        for label, key in ENERGY_PARTS:
+            zz = z.mac_energy if label == "MAC" else z.mem_energy.get(label, 0.0)
+            ph = pe[key] if key is not None else None
+            zb = None if label == "MAC" else z.mem_bytes.get(label)
+            pb = pe.get(f"{key}_bytes") if key is not None and label != "MAC" else None
+            err = None if ph is None or zz == 0 else ph / zz - 1
+            out.append(f"| {lay.name} | {label} | {zz:.4g} | {cell(ph, '.4g')} | {cell(err, '+.1%')} | "
+                       f"{cell(zb, '.4g')} | {cell(pb, '.4g')} | {cell(zz / zb if zb else None, '.3g')} | "
+                       f"{cell(ph / pb if ph is not None and pb else None, '.3g')} |")
+        out.append(f"| {lay.name} | total | {z.energy_total:.4g} | {pe['total']:.4g} | "
+                   f"{pe['total'] / z.energy_total - 1:+.1%} | | | | |")
     return "\n".join(out)
 
 

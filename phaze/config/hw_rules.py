@@ -110,8 +110,6 @@ def validate(cfg: Any) -> None:
     static = cfg.static_power_w
     if static is not None and (not _is_number(static) or static < 0):
         raise ConfigError("hw.static_power_w", static, "null (leakage density x area) or a non-negative number of W")
-    if static is None and not cfg.has_area:
-        raise ConfigError("hw.static_power_w", static, "a number of W for a design without area (hw.has_area=false)")
     if cfg.space is not None:
         budget = cfg.space.max_power_w
         if budget is not None and (not _is_number(budget) or budget <= 0):

@@ -8,8 +8,9 @@ An op's energy is the sum of what it does, each priced per event at the design's
       + accumulator updates·(e_read + e_write)/D    each output, once per W-deep slice of its reduction, is read
                                                     and written back as one row of D fp32 partial sums (CACTI)
       + (GLB bytes + HBM bytes)·e_glb               bytes between the buffer and the cores, and the fills and
-                                                    spills between the buffer and HBM, at one bank's per-byte
-                                                    energy (mean of read and write, CACTI)
+                                                    spills between the buffer and HBM, at one buffer macro's
+                                                    per-byte energy (mean of read and write, CACTI; the macro
+                                                    the area model builds the buffer from)
       + HBM bytes·8·e_hbm                           HBM2 pJ/bit (Accelergy's DRAM table)
       + wire bytes·8·e_link                         a collective's ring bytes per rank (2(g-1)/g of an
                                                     all-reduce), on the intra- or inter-node link
@@ -17,8 +18,9 @@ An op's energy is the sum of what it does, each priced per event at the design's
 The traffic is the cost model's own (`price_detail`: a GEMM's tiling in each mode, a vector op's bytes), so
 energy and time always describe the same schedule. Constants come from phaze/data/energy_constants.csv (with
 sources) and the CACTI table (phaze/data/sram_22nm.csv, 22 nm). Energies scale from the node each was
-published at to `hw.tech_node_nm` by Stillmaker & Baas's scaling equations (Integration 58, 2017), the rule
-Accelergy applies: a quadratic in Vdd per node, Vdd = 0.8 V, linear between tabulated nodes; leakage scales as
+published at to `hw.tech_node_nm` by Stillmaker & Baas's scaling equations (Integration 58, 2017), as tabulated in
+Accelergy's scaling code: a quadratic in Vdd per node at Vdd = 0.8 V (Accelergy's default); between tabulated nodes
+phaze interpolates linearly in the node (Accelergy's own interpolation between nodes may differ); leakage scales as
 energy. Links and HBM are node-independent. Static power is each part's leakage density x its area
 (`static_power_w`).
 """
@@ -36,7 +38,13 @@ from numpy.typing import NDArray
 from phaze.cost.price import Priced, price_detail
 from phaze.cost.tables import cycles_per_element
 from phaze.hardware.accelerators import Accelerators
-from phaze.hardware.chip_area import ACCUMULATOR_PORTS, BITS_PER_BYTE, GLB_BANK_PORTS, accumulator_bytes
+from phaze.hardware.chip_area import (
+    ACCUMULATOR_PORTS,
+    BITS_PER_BYTE,
+    GLB_BANK_PORTS,
+    accumulator_bytes,
+    banked_buffer_macros,
+)
 from phaze.hardware.design import ACC_ELEM_BYTES
 from phaze.hardware.sram import sram_area_mm2, sram_leakage_mw, sram_read_pj, sram_write_pj
 from phaze.model.ops import Collective, Op, OpKind
@@ -132,6 +140,17 @@ class EventEnergy:
         )
 
 
+def glb_macro_bytes(acc: Accelerators) -> NDArray[np.int64]:
+    """(C,) bytes of one global-buffer SRAM macro: the organisation the area model prices (`banked_buffer_macros`:
+    the cheapest split into k >= glb_banks macros), so energy, leakage and area describe the same buffer."""
+    cached: NDArray[np.int64] | None = acc.__dict__.get("_glb_macro_bytes")
+    if cached is None:
+        k = banked_buffer_macros(acc.glb_bytes, acc.glb_banks, acc.glb_bank_bytes * BITS_PER_BYTE,
+                                 "hw.glb_mib/hw.glb_banks")
+        cached = acc.__dict__["_glb_macro_bytes"] = np.asarray(acc.glb_bytes // k, dtype=np.int64)
+    return cached
+
+
 def sram_j(acc: Accelerators) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Per candidate: (joules per accumulator update of one output element, joules per global-buffer byte)."""
     scale = energy_scale(SRAM_TABLE_NODE_NM, acc.tech_node_nm) * PJ
@@ -141,7 +160,7 @@ def sram_j(acc: Accelerators) -> tuple[NDArray[np.float64], NDArray[np.float64]]
     field = "hw.tc_width·hw.tc_depth·hw.tc_acc_rows_per_width"
     update = (sram_read_pj(acc_bytes, row_bits, field, ACCUMULATOR_PORTS)
               + sram_write_pj(acc_bytes, row_bits, field, ACCUMULATOR_PORTS)) / d
-    bank = acc.glb_bytes // acc.glb_banks
+    bank = glb_macro_bytes(acc)
     bits = acc.glb_bank_bytes * BITS_PER_BYTE
     per_access = 0.5 * (sram_read_pj(bank, bits, "hw.glb_mib/hw.glb_banks", GLB_BANK_PORTS)
                         + sram_write_pj(bank, bits, "hw.glb_mib/hw.glb_banks", GLB_BANK_PORTS))
@@ -152,21 +171,34 @@ def sram_j(acc: Accelerators) -> tuple[NDArray[np.float64], NDArray[np.float64]]
 def static_power_w(acc: Accelerators) -> NDArray[np.float64]:
     """Leakage per chip, W (each part at its own density, so static power is proportional to area part by part):
 
-        glb_banks·leak(bank macro) + n_tc·leak(accumulator)      CACTI 7's leakage of those SRAM macros
+        k·leak(buffer macro) + n_tc·leak(accumulator)            CACTI 7's leakage of those SRAM macros (the
+                                                                 k macros the area model builds the buffer from)
         + logic leakage density x (area − those macros' area)    Aladdin's 40 nm FP units (energy_constants.csv)
 
     at the design's node (Accelergy scales leakage as energy). `hw.static_power_w` replaces it where the config
-    gives a measured figure (GPUs have no modelled area)."""
+    gives a measured figure (GPUs have no modelled area); a design with neither has NaN (unknown) static power,
+    and so NaN power and energy per token."""
+    cached: NDArray[np.float64] | None = acc.__dict__.get("_static_power_w")
+    if cached is not None:
+        return cached
+    out = _static_power_w(acc)
+    out.setflags(write=False)
+    acc.__dict__["_static_power_w"] = out  # per design set, like Accelerators.groups: priced once per search
+    return out
+
+
+def _static_power_w(acc: Accelerators) -> NDArray[np.float64]:
     if acc.static_power_w is not None:
         return np.full(len(acc), float(acc.static_power_w))
-    bank = acc.glb_bytes // acc.glb_banks
+    bank = glb_macro_bytes(acc)
+    macros = acc.glb_bytes // bank
     bits = acc.glb_bank_bytes * BITS_PER_BYTE
     acc_bytes = accumulator_bytes(acc.tc_width, acc.tc_depth, acc.tc_acc_rows_per_width)
     row_bits = acc.tc_depth * ACC_ELEM_BYTES * BITS_PER_BYTE
     f_glb, f_acc = "hw.glb_mib/hw.glb_banks", "hw.tc_width·hw.tc_depth·hw.tc_acc_rows_per_width"
-    sram_mw = (acc.glb_banks * sram_leakage_mw(bank, bits, f_glb, GLB_BANK_PORTS)
+    sram_mw = (macros * sram_leakage_mw(bank, bits, f_glb, GLB_BANK_PORTS)
                + acc.n_tc * sram_leakage_mw(acc_bytes, row_bits, f_acc, ACCUMULATOR_PORTS))
-    sram_mm2 = (acc.glb_banks * sram_area_mm2(bank, bits, f_glb, GLB_BANK_PORTS)
+    sram_mm2 = (macros * sram_area_mm2(bank, bits, f_glb, GLB_BANK_PORTS)
                 + acc.n_tc * sram_area_mm2(acc_bytes, row_bits, f_acc, ACCUMULATOR_PORTS))
     logic_mm2 = np.maximum(acc.area_mm2 - sram_mm2, 0.0)
     sram_w = sram_mw * 1e-3 * energy_scale(SRAM_TABLE_NODE_NM, acc.tech_node_nm)

@@ -87,24 +87,34 @@ def crossbar_mm2(in_bits: ArrayLike, out_width_um: ArrayLike) -> NDArray[np.floa
     return height_um * np.asarray(out_width_um, dtype=np.float64) / UM2_PER_MM2
 
 
-def banked_buffer_mm2(capacity_bytes: ArrayLike, banks: ArrayLike, bank_bits: int, field: str) -> NDArray[np.float64]:
-    """Area of a buffer of `capacity_bytes` with `banks` independent banks of `bank_bits` ports, mm²: the cheapest
-    organisation into k >= banks equal macros (powers of two times `banks`), k·SRAM(capacity / k, bank_bits).
-
-    CACTI's macros are not monotone in size (one 2 MiB macro is larger than two of 1 MiB), and a buffer with fewer
-    ports can always be built from more, smaller macros behind a multiplexer (its area not modelled), so the
-    price of `banks` banks is never below that of fewer: more bandwidth never costs less area.
-    """
+def banked_buffer_macros(capacity_bytes: ArrayLike, banks: ArrayLike, bank_bits: int, field: str) -> NDArray[np.int64]:
+    """How many equal macros the area model builds a buffer of `capacity_bytes` with `banks` banks from: the
+    cheapest k >= banks (powers of two times `banks`, macros of at least SMALLEST_MACRO_BYTES), k·SRAM(capacity / k,
+    bank_bits). CACTI's macros are not monotone in size (one 2 MiB macro is larger than two of 1 MiB), and a buffer
+    with fewer ports can always be built from more, smaller macros behind a multiplexer (its area not modelled),
+    so the price of `banks` banks is never below that of fewer: more bandwidth never costs less area."""
     cap, b = np.asarray(capacity_bytes, dtype=np.int64), np.asarray(banks, dtype=np.int64)
     best = b * sram_area_mm2(cap // b, bank_bits, field, GLB_BANK_PORTS, cap / b / 2**20)  # names the field
+    macros = np.broadcast_to(b, np.broadcast(cap, b).shape).copy()
     k = b * 2
     while True:
         ok = cap // k >= SMALLEST_MACRO_BYTES
         if not ok.any():
-            return np.asarray(best, dtype=np.float64)
+            return macros
         size = np.where(ok, cap // k, SMALLEST_MACRO_BYTES)
-        best = np.where(ok, np.minimum(best, k * sram_area_mm2(size, bank_bits, field, GLB_BANK_PORTS)), best)
+        area = k * sram_area_mm2(size, bank_bits, field, GLB_BANK_PORTS)
+        better = ok & (area < best)
+        best = np.where(better, area, best)
+        macros = np.where(better, k, macros)
         k = k * 2
+
+
+def banked_buffer_mm2(capacity_bytes: ArrayLike, banks: ArrayLike, bank_bits: int, field: str) -> NDArray[np.float64]:
+    """Area of a buffer of `capacity_bytes` with `banks` independent banks of `bank_bits` ports, mm²: the
+    organisation `banked_buffer_macros` picks, k·SRAM(capacity / k, bank_bits)."""
+    cap = np.asarray(capacity_bytes, dtype=np.int64)
+    k = banked_buffer_macros(cap, banks, bank_bits, field)
+    return np.asarray(k * sram_area_mm2(cap // k, bank_bits, field, GLB_BANK_PORTS), dtype=np.float64)
 
 
 def tc_port_bits(tc_width: ArrayLike, tc_depth: ArrayLike, elem_bytes: int) -> NDArray[np.int64]:

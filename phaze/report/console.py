@@ -74,11 +74,13 @@ def print_hardware_summary(hw: dict[str, Any], console: Console | None = None) -
 
 def _placement_row(table: Table, label: str, entry: Any) -> None:
     if not isinstance(entry, dict):
-        table.add_row(label, *(["-"] * 7), str(entry))
+        table.add_row(label, *(["-"] * 9), str(entry))
         return
     p = entry["placement"]
+    power, per_token = entry.get("power_w"), entry.get("energy_per_token_j")
     table.add_row(label, f"{entry['throughput_samples_s']:,.1f}", f"{entry['tokens_s']:,.0f}",
                   f"{entry['iteration_s']:.4g}", f"{entry['mfu']:.1%}",
+                  f"{power:,.1f}" if power is not None else "-", f"{per_token:.4g}" if per_token is not None else "-",
                   f"{entry['memory_per_device_bytes'] / GIB:,.2f}",
                   f"d={p['data']} p={p['pipeline']} t={p['tensor']}", f"b={p['microbatch']} {p['recompute']}",
                   f"{p['devices_used']} devices, {_stage_note(p)}")
@@ -105,8 +107,8 @@ def print_placements(result: dict[str, Any], console: Console | None = None) -> 
     """Best / literature / fixed placements side by side, then the best one's memory per stage."""
     console = console or _console()
     table = Table(title=f"{result['model']['name']} on {result['hardware']['name']}", title_justify="left")
-    for col in ("placement", "samples/s", "tokens/s", "iteration s", "MFU", "GiB/device", "d x p x t",
-                "micro-batch", "notes"):
+    for col in ("placement", "samples/s", "tokens/s", "iteration s", "MFU", "W/chip", "J/token", "GiB/device",
+                "d x p x t", "micro-batch", "notes"):
         table.add_column(col, justify="left" if col in ("placement", "notes") else "right")
     for label in ("best", "literature", "fixed"):
         if label in result and result[label] is not None:

@@ -111,7 +111,11 @@ def _save_chunk(cache_dir: Path | None, k: int, results: list[PairResult]) -> No
 
 
 ProgressHook = Callable[[int, int, float], None]  # (pairs done, pairs total, best score)
-SCHEDULES_DIR = "schedules"  # the schedule cache under a run's cache directory (also read by tasks/search)
+SCHEDULES_DIR = "schedules"
+# Part of a run's cache directory name (tasks/search.py): the config hash names what was asked, this what the code
+# computes for it. Bump it when a pair's fields or what the cost model gives for them change (2: energy and scores,
+# issue 19), so chunks written by an older phaze are never read back as this one's.
+CHUNK_CACHE_VERSION = 2  # the schedule cache under a run's cache directory (also read by tasks/search)
 
 
 def run_search(model: ModelConfig, par: ParallelismConfig, solver: SolverConfig, search: SearchConfig,

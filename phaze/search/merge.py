@@ -19,8 +19,8 @@ from phaze.config.errors import ConfigError
 from phaze.search.pair import PairResult, decide
 
 PLACEMENT_FIELDS = ("greedy_placement", "refined_placement", "placement")
-RAW_FIELDS = ("candidate", "setting", "optimistic", "greedy", "greedy_placement", "closed", "upper", "refined",
-              "refined_placement", "refined_optimal", "refined_gap")
+RAW_FIELDS = ("candidate", "setting", "optimistic", "greedy", "greedy_placement", "greedy_score", "closed", "upper",
+              "upper_score", "refined", "refined_placement", "refined_score", "refined_optimal", "refined_gap")
 
 
 def read_pairs(path: Path) -> tuple[list[PairResult], list[int]]:
@@ -32,6 +32,8 @@ def read_pairs(path: Path) -> tuple[list[PairResult], list[int]]:
             raw[k] = ast.literal_eval(raw[k]) if isinstance(raw[k], str) else raw[k]
         for k in ("greedy", "upper", "refined"):
             raw[k] = None if raw[k] is None or pd.isna(raw[k]) else float(raw[k])
+        for k in ("greedy_score", "upper_score", "refined_score"):
+            raw[k] = float(raw[k])
         raw["candidate"], raw["setting"] = int(raw["candidate"]), int(raw["setting"])
         pairs.append(PairResult(**raw))
         chunks.append(int(row["chunk"]))

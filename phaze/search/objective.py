@@ -47,9 +47,11 @@ __all__ = ["ENERGY_OBJECTIVES", "ENERGY_PARTS", "OBJECTIVES", "Objective", "Plac
 
 def chain_params(space: SpaceTimes, s: Setting) -> float:
     """P: parameters per tensor rank summed over the chain (candidate-independent)."""
-    graphs = space.model_graphs(s.microbatch, s.tensor)
-    chain = build_chain(graphs, dict.fromkeys(("embed", "block", "head"), 0.0), s.recompute, space.acc.row(0))
-    return float(chain.params.sum())
+    def compute() -> float:
+        graphs = space.model_graphs(s.microbatch, s.tensor)
+        chain = build_chain(graphs, dict.fromkeys(("embed", "block", "head"), 0.0), s.recompute, space.acc.row(0))
+        return float(chain.params.sum())
+    return float(space.memo(("chain_params", s), compute))
 
 
 @dataclass(frozen=True)

@@ -28,23 +28,30 @@ PART_COLUMNS = tuple(f"energy_{part}_j" for part in ENERGY_PARTS)  # per iterati
 
 
 def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResult],
-                     planned: np.ndarray, over_power: np.ndarray | None = None) -> pd.DataFrame:
+                     planned: np.ndarray, over_power: np.ndarray | None = None,
+                     objective: str = "throughput") -> pd.DataFrame:
     """One row per candidate of this shard, in index order; a candidate's best pair is its highest score
     (`search.objective`). `over_power` marks candidates the power budget left out of some setting: those with
-    no placed pair are `over_power` instead of `infeasible`."""
+    no placed pair are `over_power` instead of `infeasible`. `throughput_upper_bound` is NaN where only a
+    score bound of another objective is known (`score_upper_bound`)."""
     idx = np.flatnonzero(member)
     n = len(acc)
     best: dict[int, PairResult] = {}
-    upper = np.zeros(n)
+    upper, score_upper = np.zeros(n), np.zeros(n)
     for r in pairs:
-        upper[r.candidate] = max(upper[r.candidate], r.optimistic if r.status == PRUNED else (r.upper or r.achieved))
+        # a pruned pair's optimistic bound is a score: a throughput bound only when the objective is throughput
+        thr_bound = (r.optimistic if objective == "throughput" else np.inf) if r.status == PRUNED else (
+            r.upper or r.achieved)
+        upper[r.candidate] = max(upper[r.candidate], thr_bound)
+        score_upper[r.candidate] = max(score_upper[r.candidate], r.optimistic if r.status == PRUNED else (
+            r.upper_score or r.score))
         cur = best.get(r.candidate)
         if r.achieved > 0 and (cur is None or r.score > cur.score):
             best[r.candidate] = r
     rows: dict[str, list[Any]] = {k: [] for k in (
         "index", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_mib", "glb_banks", "glb_bw_bytes_per_cycle",
         "area_mm2", "status",
-        "throughput_samples_s", "throughput_upper_bound", "score", *ENERGY_COLUMNS, *PART_COLUMNS,
+        "throughput_samples_s", "throughput_upper_bound", "score", "score_upper_bound", *ENERGY_COLUMNS, *PART_COLUMNS,
         "memory_per_device_bytes",
         "iteration_s", "gap", *PLACEMENT_COLUMNS, "stages")}
     for c in idx:
@@ -61,7 +68,8 @@ def candidates_table(acc: Accelerators, member: np.ndarray, pairs: list[PairResu
             "pruned" if planned[c] else "over_power" if hot else "infeasible")
         rows["status"].append(status)
         rows["throughput_samples_s"].append(r.achieved if r is not None else np.nan)
-        rows["throughput_upper_bound"].append(upper[c] if upper[c] > 0 else np.nan)
+        rows["throughput_upper_bound"].append(upper[c] if 0 < upper[c] < np.inf else np.nan)
+        rows["score_upper_bound"].append(score_upper[c] if score_upper[c] > 0 else np.nan)
         rows["score"].append(r.score if r is not None else np.nan)
         p = r.placement if r is not None and r.placement else {}
         for col in ENERGY_COLUMNS:

@@ -8,6 +8,7 @@ refinement. Shared by the engine, the baselines and Spotlight's objective.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +33,8 @@ class SpaceTimes:
     kernels: str
     graphs: dict[tuple[int, int], ModelGraphs] = field(default_factory=dict)
     times: dict[tuple[int, int], dict[str, LayerTimes]] = field(default_factory=dict)
+    # (C,) energy arrays derived from `times`, per setting or (b, t): computed once, read per pair
+    derived: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
 
     def model_graphs(self, b: int, t: int) -> ModelGraphs:
         """The layer graphs of micro-batch b at width t (built once)."""
@@ -55,9 +58,18 @@ class SpaceTimes:
         total = loads["embed"] + self.model.layers * loads["block"] + loads["head"]
         return total, np.maximum(np.maximum(loads["embed"], loads["block"]), loads["head"])
 
+    def memo(self, key: tuple[Any, ...], compute: Any) -> Any:
+        """`compute()` once per key (arrays derived from the layer times, read per pair)."""
+        if key not in self.derived:
+            self.derived[key] = compute()
+        return self.derived[key]
+
     def chain_energy(self, s: Setting) -> dict[str, NDArray[np.float64]]:
         """(C,) per part: joules per device of one micro-batch through the chain [embed, L blocks, head] under
         the greedy schedules' modes (phaze.cost.energy)."""
+        return self.memo(("chain_energy", s), lambda: self._chain_energy(s))
+
+    def _chain_energy(self, s: Setting) -> dict[str, NDArray[np.float64]]:
         self.ensure(s.microbatch, s.tensor)
         times = self.times[(s.microbatch, s.tensor)]
         parts = {k: lt.energy_parts(s.recompute) for k, lt in times.items()}
@@ -65,12 +77,18 @@ class SpaceTimes:
 
     def chain_energy_lb(self, s: Setting) -> NDArray[np.float64]:
         """(C,) a lower bound on `chain_energy`'s total for any schedule of the passes."""
+        return self.memo(("chain_energy_lb", s), lambda: self._chain_energy_lb(s))
+
+    def _chain_energy_lb(self, s: Setting) -> NDArray[np.float64]:
         self.ensure(s.microbatch, s.tensor)
         lb = {k: lt.energy_lb_j(s.recompute) for k, lt in self.times[(s.microbatch, s.tensor)].items()}
         return lb["embed"] + self.model.layers * lb["block"] + lb["head"]
 
     def peak_dynamic_w(self, b: int, t: int) -> NDArray[np.float64]:
         """(C,) the busiest layer pass's dynamic power per device: max over passes of energy / greedy time."""
+        return self.memo(("peak_dynamic_w", b, t), lambda: self._peak_dynamic_w(b, t))
+
+    def _peak_dynamic_w(self, b: int, t: int) -> NDArray[np.float64]:
         self.ensure(b, t)
         out = np.zeros(len(self.acc))
         for lt in self.times[(b, t)].values():

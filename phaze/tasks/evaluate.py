@@ -16,6 +16,7 @@ from phaze.placement.evaluate import DesignEvaluator
 from phaze.placement.report import evaluated_entry
 from phaze.placement.strategies import evaluate_best, evaluate_fixed, evaluate_literature_placement
 from phaze.report.console import print_placements
+from phaze.report.energy_plot import energy_entries, energy_split_plot
 from phaze.report.time_plot import time_split_plot
 from phaze.tracking.files import write_run_files
 
@@ -51,6 +52,10 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     if isinstance(result["best"], dict):
         time_split_plot(out_dir / "time_split.png", result["best"]["layer_time_split"],
                         f"{model_cfg.name} on {cfg.hw.name}: where the best placement's layer time goes")
+    placements = {name: result.get(name) for name in ("best", "literature", "fixed")}
+    if energy_entries(placements):
+        energy_split_plot(out_dir / "energy_split.png", placements,
+                          f"{model_cfg.name} on {cfg.hw.name}: where the energy of one training iteration goes")
     timings = {"settings_s": search_s, "total_s": time.perf_counter() - start}
     paths = write_run_files(out_dir, cfg, result, timings)
     print(f"results: {paths[0]}")

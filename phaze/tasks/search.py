@@ -20,11 +20,12 @@ from phaze.model import build_model
 from phaze.model.summary import model_summary
 from phaze.placement.time_split import block_bound
 from phaze.report.console import bound_line, print_layer_split
+from phaze.report.energy_plot import energy_entries, energy_split_plot
 from phaze.report.plots import pareto_plot
 from phaze.report.time_plot import time_split_plot
 from phaze.schedule import ScheduleCache
 from phaze.search.baselines import Baselines, speedup
-from phaze.search.job import SCHEDULES_DIR, run_search
+from phaze.search.job import CHUNK_CACHE_VERSION, SCHEDULES_DIR, run_search
 from phaze.search.objective import objective_value
 from phaze.search.pair import PairResult
 from phaze.search.results import best_row, candidates_table, pairs_frame, search_stats
@@ -57,7 +58,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     if parallel_launcher() and search.workers > 1:  # jobs already run in parallel: one process each (DESIGN §8)
         search.workers = 1
     acc = Accelerators.from_config(cfg.hw)
-    cache_dir = Path(search.cache_dir) / config_hash(cfg)
+    cache_dir = Path(search.cache_dir) / f"{config_hash(cfg)}-v{CHUNK_CACHE_VERSION}"
     bar, task = _progress(search.progress)
 
     resumed: list[int] = []  # pairs already done in the cache when the run started (the first report)
@@ -110,7 +111,7 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     model = model_summary(build_model(model_cfg, 1))
     planned = np.zeros(len(acc), dtype=bool)
     planned[[r.candidate for r in pairs]] = True
-    df = candidates_table(acc, member, pairs, planned, over_power)
+    df = candidates_table(acc, member, pairs, planned, over_power, str(cfg.search.objective))
     df["mfu"] = candidate_mfu(df, acc, model_cfg, model["params_total"])
     best = best_entry(best_row(df), acc, model_cfg, model["params_total"])
     result: dict[str, Any] = {"task": str(cfg.task.name), "model": model, "hardware": hardware_summary(cfg.hw),
@@ -162,13 +163,33 @@ def _closed_share(run_: Any) -> float:
 
 
 def _plot(out_dir: Path, df: pd.DataFrame, result: dict[str, Any]) -> Path:
-    baselines = {}
+    """pareto.png (throughput vs area and vs power per chip, baselines on both) and, when the best design has
+    an energy split, energy_split.png (its energy per iteration by part, and each baseline's)."""
+    baselines, watts, energy = {}, {}, {}
+    best = result.get("best")
+    if isinstance(best, dict):
+        energy["phaze best"] = best
     for name, entry in result.get("baselines", {}).items():
-        best = entry.get("best")
-        baselines[name] = (entry.get("area_mm2"), best.get("throughput_samples_s") if isinstance(best, dict) else None)
+        b = entry.get("best") if isinstance(entry, dict) else None
+        ok = isinstance(b, dict)
+        baselines[name] = (entry.get("area_mm2") if isinstance(entry, dict) else None,
+                           b.get("throughput_samples_s") if ok else None)
+        watts[name] = b.get("power_w") if ok else None
+        energy[name] = b
     front = df.index[df["pareto"]].to_numpy()
-    return pareto_plot(out_dir / "pareto.png", df["area_mm2"].to_numpy(), df["throughput_samples_s"].to_numpy(),
-                       front, baselines, title=f"{result['model']['name']}: throughput vs area")
+    power_front = df.index[df["pareto_power"]].to_numpy() if "pareto_power" in df else None
+    at = np.flatnonzero(df["index"].to_numpy() == best["index"]) if isinstance(best, dict) else []
+    s = result.get("search", {})
+    title = f"{result['model']['name']}: throughput vs area and power per chip (objective: {s.get('objective')})"
+    path = pareto_plot(out_dir / "pareto.png", df["area_mm2"].to_numpy(), df["throughput_samples_s"].to_numpy(),
+                       front, baselines, title=title,
+                       power_w=df["power_w"].to_numpy() if "power_w" in df else None, power_front_idx=power_front,
+                       baseline_power_w=watts, best_idx=int(at[0]) if len(at) else None,
+                       best_label=f"best ({s.get('objective', 'throughput')})", max_power_w=s.get("max_power_w"))
+    if energy_entries(energy):
+        energy_split_plot(out_dir / "energy_split.png", energy,
+                          f"{result['model']['name']}: where the energy of one training iteration goes")
+    return path
 
 
 def _score_text(objective: str, score: float, seq_len: int) -> str:

@@ -3,8 +3,9 @@
 Every child (the top-k and Pareto-front candidates and every baseline) logs the same metric keys
 (`DESIGN_METRICS` and `speedup_vs_<baseline>` for each baseline feasible at the job's HBM), the tag
 `hbm_gib` and a colour per kind (`mlflow.runColor`), and is named for what it is: `#3 8x128x128 tc,
-2x128 vc, 32 MiB @80 GiB` or `tpuv4 @32 GiB`. Candidates are ranked by throughput (ties: area, then index,
-as the search), and the rank is both a metric and the step of the per-candidate metrics. Everything is read
+2x128 vc, 32 MiB @80 GiB` or `tpuv4 @32 GiB`. Candidates are ranked by score (`search.objective`; ties: area,
+then index, as the search), and the rank is both a metric and the step of the per-candidate metrics; a baseline's
+rank is where its score would fall among them. Everything is read
 from result.json's structure and the candidates table's columns, so new design fields flow into params.
 """
 
@@ -29,23 +30,33 @@ GIB = 2**30
 THROUGHPUT = "throughput_samples_s"
 # The figures of a design, under the same keys on the job run and on every child run.
 DESIGN_METRICS = (THROUGHPUT, "tokens_s", "mfu", "memory_per_device_gib", "area_mm2", "rank")
-STEP_METRICS = (THROUGHPUT, "area_mm2", "memory_per_device_gib", "mfu")
+# A placed design's power and energy (phaze/placement/energy.py), under the same keys on every child run (the
+# job run logs its best design's as best.*); energy per iteration by part as energy_<part>_j, the candidates
+# table's columns.
+ENERGY_PARTS = ("arithmetic", "sram", "hbm", "link", "static")
+ENERGY_METRICS = ("power_w", "peak_power_w", "energy_per_token_j", "throughput_per_watt",
+                  *(f"energy_{part}_j" for part in ENERGY_PARTS))
+STEP_METRICS = (THROUGHPUT, "area_mm2", "memory_per_device_gib", "mfu", "power_w", "throughput_per_watt")
 STEP_PREFIX = "candidate/"  # step metrics must not share the summary keys (MLflow shows a key's last step)
 # Candidates-table columns that are results, not settings: every other column is a design or placement
 # field and becomes a param of the candidate's run.
-RESULT_COLUMNS = frozenset({"index", "rank", "status", "pareto", THROUGHPUT, "throughput_upper_bound", "tokens_s",
-                            "mfu", "memory_per_device_bytes", "memory_per_device_gib", "area_mm2", "iteration_s",
-                            "gap"})
+RESULT_COLUMNS = frozenset({"index", "rank", "status", "pareto", "pareto_power", THROUGHPUT, "throughput_upper_bound",
+                            "tokens_s", "score", "score_upper_bound", "mfu", "memory_per_device_bytes",
+                            "memory_per_device_gib", "area_mm2", "iteration_s", "gap", *ENERGY_METRICS})
 INTEGER_COLUMNS = ("index", "rank", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_width", "glb_banks", "data",
                    "pipeline", "tensor", "microbatch")
-SORT = ([THROUGHPUT, "area_mm2", "index"], [False, True, True])  # phaze.search.results.best_row's order
+SCORE = "score"  # the candidates table's `search.objective` of each candidate's best placement
+SORT = ([SCORE, "area_mm2", "index"], [False, True, True])  # phaze.search.results.best_row's order
+OBJECTIVES_BY_SAMPLES_PER_J = ("throughput_per_watt", "energy_per_token")  # score = samples per joule
 
 
 def ranked(df: pd.DataFrame) -> pd.DataFrame:
-    """The feasible candidates (a throughput > 0), best first, with `rank` (1..n) as the first column and
-    the memory per device in GiB instead of bytes: the MLflow table and the per-candidate steps."""
+    """The feasible candidates (a throughput > 0), best first (by score, `search.objective`, as the search
+    ranks them; by throughput in a table without scores), with `rank` (1..n) as the first column and the
+    memory per device in GiB instead of bytes: the MLflow table and the per-candidate steps."""
     thr = df[THROUGHPUT].to_numpy(dtype=float)
-    order = df[np.isfinite(thr) & (thr > 0)].sort_values(SORT[0], ascending=SORT[1], kind="mergesort")
+    keys = SORT[0] if SCORE in df else [THROUGHPUT, *SORT[0][1:]]
+    order = df[np.isfinite(thr) & (thr > 0)].sort_values(keys, ascending=SORT[1], kind="mergesort")
     out = order.reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     if "memory_per_device_bytes" in out:
@@ -54,8 +65,9 @@ def ranked(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def log_candidate_steps(client: MlflowClient, run_id: str, table: pd.DataFrame) -> None:
-    """Every feasible candidate's throughput, area, memory and MFU as metric steps, step = its rank: the
-    throughput curve falls monotonically from the best design."""
+    """Every feasible candidate's throughput, area, memory, MFU, power and throughput per watt as metric
+    steps, step = its rank: under `search.objective=throughput` the throughput curve falls monotonically from
+    the best design."""
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
@@ -82,6 +94,41 @@ def design_figures(entry: Mapping[str, Any], seq_len: Any = None) -> dict[str, A
     return out
 
 
+def energy_figures(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """Power, peak power, energy per token, throughput per watt and energy per iteration by part
+    (`energy_<part>_j`) of a result entry (its `energy_parts_j`) or a candidates-table row (its columns);
+    None where unknown (an entry from before the energy model)."""
+    out: dict[str, Any] = {k: entry.get(k) for k in ENERGY_METRICS[:4]}
+    parts = entry.get("energy_parts_j")
+    for part in ENERGY_PARTS:
+        key = f"energy_{part}_j"
+        out[key] = parts.get(part) if isinstance(parts, Mapping) else entry.get(key)
+    return out
+
+
+def search_objective(cfg: DictConfig | None, result: Mapping[str, Any]) -> str:
+    """`search.objective` of the run: result.json's (a merge's comes from its shards), else the config's."""
+    stats = result.get("search")
+    if isinstance(stats, Mapping) and stats.get("objective"):
+        return str(stats["objective"])
+    return str(OmegaConf.select(cfg, "search.objective", default=None) or "throughput") if cfg is not None \
+        else "throughput"
+
+
+def objective_score(entry: Mapping[str, Any], objective: str, area_mm2: Any = None) -> float | None:
+    """A design's score under `search.objective` (phaze.search.objective: what the search maximises) from its
+    result entry, so a baseline ranks among the candidates as the search would rank it."""
+    thr = finite(entry.get(THROUGHPUT))
+    if thr is None:
+        return None
+    if objective == "throughput_per_mm2":
+        area = finite(area_mm2 if area_mm2 is not None else entry.get("area_mm2"))
+        return thr / area if area else None
+    if objective in OBJECTIVES_BY_SAMPLES_PER_J:
+        return finite(entry.get("throughput_per_watt"))
+    return thr
+
+
 def baseline_throughputs(result: Mapping[str, Any]) -> dict[str, float]:
     """Each baseline's throughput at the job's HBM capacity, where it has a placement that fits."""
     out = {}
@@ -97,12 +144,12 @@ def speedups(throughput: Any, baselines: Mapping[str, float]) -> dict[str, float
     return {} if thr is None else {f"speedup_vs_{b}": thr / value for b, value in baselines.items()}
 
 
-def rank_among(throughputs_desc: np.ndarray, throughput: Any) -> int | None:
-    """The rank a design of this throughput takes among the candidates: 1 + how many are faster."""
-    thr = finite(throughput)
-    if thr is None:
+def rank_among(scores: np.ndarray, score: Any) -> int | None:
+    """The rank a design of this score takes among the candidates: 1 + how many score higher."""
+    value = finite(score)
+    if value is None:
         return None
-    return 1 + int(np.count_nonzero(throughputs_desc > thr))
+    return 1 + int(np.count_nonzero(scores > value))
 
 
 def _plain(value: Any, integral: bool = False) -> Any:
@@ -130,14 +177,16 @@ def log_children(client: MlflowClient, exp_id: str, job_id: str, cfg: DictConfig
     seq_len = OmegaConf.select(cfg, "model.seq_len")
     hbm = float(OmegaConf.select(cfg, "hw.hbm_gib", default=0.0) or 0.0)
     bases = baseline_throughputs(result)
-    order = table[THROUGHPUT].to_numpy(dtype=float) if table is not None and len(table) else np.zeros(0)
+    objective = search_objective(cfg, result)
+    column = SCORE if table is not None and SCORE in table else THROUGHPUT
+    order = table[column].to_numpy(dtype=float) if table is not None and len(table) else np.zeros(0)
     count = 0
     for row, tags in selected_candidates(table, int(cfg.tracking.children_top_k)) if table is not None else []:
         figures = design_figures(row, seq_len)
         if best.get("index") == row["index"]:  # the winner: fill what the table lacks from result.json
             figures = {k: figures.get(k) if figures.get(k) is not None else v
                        for k, v in design_figures(best, seq_len).items()}
-        metrics = figures | {"rank": row["rank"]} | speedups(figures[THROUGHPUT], bases)
+        metrics = figures | energy_figures(row) | {"rank": row["rank"]} | speedups(figures[THROUGHPUT], bases)
         params = {k: v for k, v in row.items() if k not in RESULT_COLUMNS and v is not None}
         _child(client, exp_id, job_id, candidate_name(row["rank"], row, hbm), tags | {"hbm_gib": f"{hbm:g}"},
                params, metrics)
@@ -150,18 +199,21 @@ def log_children(client: MlflowClient, exp_id: str, job_id: str, cfg: DictConfig
                 if isinstance(item, Mapping) and "best" in item and at is not None and at != hbm:
                     variants.append((at, item))
         for at, item in variants:
-            _baseline_child(client, exp_id, job_id, str(name), at, item, order, bases, seq_len)
+            _baseline_child(client, exp_id, job_id, str(name), at, item, order, bases, seq_len,
+                            objective if column == SCORE else "throughput")
             count += 1
     return count
 
 
 def selected_candidates(df: pd.DataFrame, top_k: int) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(row, tags) of the top k of the ranked table, then the rest of the Pareto front (its `pareto` column)."""
+    """(row, tags) of the top k of the ranked table, then the rest of the Pareto fronts (its `pareto` and
+    `pareto_power` columns: throughput vs area, vs power per chip)."""
     if not len(df) or "rank" not in df:
         return []
     chosen = df["rank"] <= top_k
-    if "pareto" in df:
-        chosen |= df["pareto"].astype(bool)
+    for front in ("pareto", "pareto_power"):
+        if front in df:
+            chosen |= df[front].astype(bool)
     out = []
     for _, series in df[chosen].iterrows():
         row = {k: _plain(joined(v), integral=k in INTEGER_COLUMNS) for k, v in series.items()}
@@ -169,20 +221,24 @@ def selected_candidates(df: pd.DataFrame, top_k: int) -> list[tuple[dict[str, An
         tags = {"candidate.kind": "search", "candidate.index": row["index"],
                 "candidate.pareto": str(pareto).lower(), "candidate.top_k": str(row["rank"] <= top_k).lower(),
                 "candidate.status": row.get("status"), COLOR_TAG: run_color("pareto" if pareto else "search")}
+        if "pareto_power" in row:
+            tags["candidate.pareto_power"] = str(bool(row["pareto_power"])).lower()
         out.append((row, tags))
     return out
 
 
 def _baseline_child(client: MlflowClient, exp_id: str, job_id: str, name: str, hbm: float, entry: Any,
-                    order: np.ndarray, bases: Mapping[str, float], seq_len: Any) -> None:
+                    order: np.ndarray, bases: Mapping[str, float], seq_len: Any, objective: str = "throughput") -> None:
     tags: dict[str, Any] = {"candidate.kind": name, "hbm_gib": f"{hbm:g}", COLOR_TAG: run_color(name)}
     params: dict[str, Any] = {}
     metrics: dict[str, Any] = {}
     best = entry.get("best") if isinstance(entry, Mapping) else entry
     if isinstance(best, Mapping):
         tags["candidate.status"] = best.get("status", "feasible")
-        metrics = design_figures(best, seq_len)
-        metrics |= {"rank": rank_among(order, metrics[THROUGHPUT])} | speedups(metrics[THROUGHPUT], bases)
+        metrics = design_figures(best, seq_len) | energy_figures(best)
+        area = entry.get("area_mm2") if isinstance(entry, Mapping) else None
+        metrics |= {"rank": rank_among(order, objective_score(best, objective, area))} | speedups(
+            metrics[THROUGHPUT], bases)
         params = {k: joined(v) for k, v in (best.get("placement") or {}).items()}
     else:  # "infeasible: <reason>"
         tags["candidate.status"] = "infeasible"

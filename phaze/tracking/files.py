@@ -75,6 +75,6 @@ def write_run_files(out_dir: Path, cfg: DictConfig, result: dict[str, Any], timi
 
 def run_artifacts(out_dir: Path) -> list[Path]:
     """The run directory's result files that exist, in a fixed order (what tracking uploads)."""
-    names = ("result.json", "candidates.parquet", "pareto.png", "time_split.png", "config.resolved.yaml",
-             "timings.json")
+    names = ("result.json", "candidates.parquet", "pareto.png", "time_split.png", "energy_split.png",
+             "config.resolved.yaml", "timings.json")
     return [out_dir / n for n in names if (out_dir / n).is_file()]

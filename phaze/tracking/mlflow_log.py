@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 from phaze.tracking.children import (
     DESIGN_METRICS,
+    ENERGY_PARTS,
     THROUGHPUT,
     baseline_throughputs,
     design_figures,
@@ -31,6 +32,7 @@ from phaze.tracking.children import (
     log_candidate_steps,
     log_children,
     ranked,
+    search_objective,
 )
 from phaze.tracking.labels import job_tags, run_name
 from phaze.tracking.session import ensure_experiment, experiment_name, mlflow_session, parent_run_id, warn_failure
@@ -88,8 +90,11 @@ def _parent_and_experiment(client: MlflowClient, cfg: DictConfig) -> tuple[str |
 def job_params(cfg: DictConfig, result: Mapping[str, Any]) -> dict[str, Any]:
     """The resolved config, flattened, without the hw fields a search space replaces (`hw.n_tc` of a
     `hw=search` run is the unused template, not a design), plus the best design as `best.*`: its hardware,
-    its placement and its other non-figure fields (index, status, ...)."""
+    its placement and its other non-figure fields (index, status, ...). `search.objective` is the one the
+    result was searched for (a merge's, from its shards)."""
     params = flatten(OmegaConf.to_container(cfg, resolve=True, throw_on_missing=False))
+    if result.get("task") in ("search", "merge"):
+        params["search.objective"] = search_objective(cfg, result)
     space = OmegaConf.select(cfg, "hw.space")
     if result.get("task") in ("search", "merge") and isinstance(space, Mapping):
         for key in space:
@@ -121,8 +126,9 @@ def _log_job(client: MlflowClient, exp_id: str, run_id: str, cfg: DictConfig, ou
 
 def job_metrics(out_dir: Path, result: Mapping[str, Any], cfg: DictConfig | None = None) -> dict[str, Any]:
     """Summary figures of the job run: the best design's (rank 1, with its layer passes' busy times per kind
-    of op), speedups, wall time, and the numeric fields of the model / hardware / search summaries (all a
-    task=inspect run has)."""
+    of op; its power, energy and objective as best.*: best.power_w, best.objective.value,
+    best.energy_<part>_j, ...), speedups, wall time, and the numeric fields of the model / hardware / search
+    summaries (all a task=inspect run has)."""
     seq_len = OmegaConf.select(cfg, "model.seq_len") if cfg is not None else None
     out: dict[str, Any] = {}
     for section in ("model", "hardware", "search"):
@@ -137,6 +143,12 @@ def job_metrics(out_dir: Path, result: Mapping[str, Any], cfg: DictConfig | None
                     and not k.startswith("memory_per_device")})
         if result.get("task") in ("search", "merge") and finite(best.get(THROUGHPUT)) is not None:
             out["rank"] = 1
+        objective = best.get("objective")
+        if isinstance(objective, Mapping):
+            out["best.objective.value"] = objective.get("value")
+        parts = best.get("energy_parts_j")
+        if isinstance(parts, Mapping):
+            out.update({f"best.energy_{part}_j": parts.get(part) for part in ENERGY_PARTS})
     hw = result.get("hardware")
     if "area_mm2" not in out and isinstance(hw, Mapping) and hw.get("area_mm2") is not None:
         out["area_mm2"] = hw["area_mm2"]  # task=evaluate: the fixed design's area
