@@ -123,6 +123,7 @@ class LocalExecutor:
         if self.pool is not None:
             self.pool.shutdown()
             self.pool = None
+        _WORKER.clear()  # the job's arrays: a sweep running its jobs in one process must not keep two jobs' alive
 
 
 # Read by Ray when it is imported (docs/scale_out.md): "0" makes a Ray started here take 127.0.0.1 as its node
