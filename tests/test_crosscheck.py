@@ -6,7 +6,6 @@ ones checking that the benchmarks then exit 0 with a message.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 import subprocess
 import sys
@@ -14,22 +13,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import load_benchmark
 
 from phaze.cost.gemm import gemm_compute_cycles
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 HAS_BLOCK_ROWS = "block_rows" in inspect.signature(gemm_compute_cycles).parameters
-
-
-def load(name: str):
-    if str(BENCH) not in sys.path:  # crosscheck_zigzag imports crosscheck_scalesim's adapter, as when run
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(("script", "blocked"), [("crosscheck_scalesim", "scalesim"), ("crosscheck_zigzag", "zigzag")])
@@ -56,7 +45,7 @@ SHAPES = [
 def test_phaze_is_scalesim_minus_the_closed_form_gap(n: int, m: int, c: int, w: int, d: int, sim: int,
                                                      phz: int) -> None:
     pytest.importorskip("scalesim")
-    xc = load("crosscheck_scalesim")
+    xc = load_benchmark("crosscheck_scalesim")
     with tempfile.TemporaryDirectory() as tmp:
         assert xc.scalesim_ws_cycles(n, m, c, w, d, Path(tmp)) == sim
     assert xc.phaze_cycles(1, n, m, c, w, d) == phz
@@ -66,7 +55,7 @@ def test_phaze_is_scalesim_minus_the_closed_form_gap(n: int, m: int, c: int, w: 
 
 def test_closed_form_gap_with_b_products() -> None:
     """B products: SCALE-Sim runs B layers, phaze one op with one fill/drain (no tool needed: formulas only)."""
-    xc = load("crosscheck_scalesim")
+    xc = load_benchmark("crosscheck_scalesim")
     # bert_large QK^T, 16 heads, s = 128, on 128x128: SCALE-Sim 16·510, phaze 16·128 + 256
     assert xc.phaze_cycles(16, 128, 128, 64, 128, 128) == 16 * 128 + 256
     assert xc.scalesim_closed_form(16, 128, 128, 64, 128, 128) - (16 * 128 + 256) == xc.closed_form_gap(
@@ -77,7 +66,7 @@ def test_closed_form_gap_with_b_products() -> None:
 def test_closed_form_gap_with_an_accumulator_cap() -> None:
     """N = 100 rows, 48-row accumulator: 3 blocks of 34 rows, so phaze streams 102 rows per fold:
     9 folds · 3 blocks · 34 + 24 = 942 (SCALE-Sim 1170, no cap)."""
-    xc = load("crosscheck_scalesim")
+    xc = load_benchmark("crosscheck_scalesim")
     assert xc.phaze_cycles(1, 100, 40, 20, 8, 16, acc_rows=48) == 942
     assert xc.closed_form_gap(1, 100, 40, 20, 8, 16, acc_rows=48) == 1170 - 942
 
@@ -86,7 +75,7 @@ def test_zigzag_sees_the_core_phaze_describes() -> None:
     """A 64x64x64 GEMM fills an 8x8 array exactly: ZigZag's temporal cycles are MACs / 64 = 4096, its
     systolic drain W + D - 2 = 14, its MAC energy MACs · 2.0 pJ; phaze's compute is 4096 + W + D."""
     pytest.importorskip("zigzag")
-    xz = load("crosscheck_zigzag")
+    xz = load_benchmark("crosscheck_zigzag")
     layer = xz.Layer("t", 1, 64, 64, 64)
     with tempfile.TemporaryDirectory() as tmp:
         z = xz.zigzag_run(layer, 8, 8, Path(tmp), lpf_limit=3)

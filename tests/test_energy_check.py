@@ -5,33 +5,20 @@ code): every line of parts (a) and (b), and of the CACTI check, is a line of the
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, load_benchmark
 
 from phaze.cost.energy import energy_scale
 
-BENCH = ROOT / "benchmarks"
 DOC = ROOT / "docs" / "energy.md"
-
-
-def load(name: str):
-    if str(BENCH) not in sys.path:  # energy_check imports crosscheck_zigzag, which imports crosscheck_scalesim
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def ec():
-    return load("energy_check")
+    return load_benchmark("energy_check")
 
 
 @pytest.fixture(scope="module")
