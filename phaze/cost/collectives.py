@@ -59,9 +59,22 @@ COLLECTIVE_S = {Collective.ALL_REDUCE: all_reduce_s, Collective.REDUCE_SCATTER: 
                 Collective.ALL_GATHER: all_gather_s}
 
 
-def tp_link_bw(group: int, node_size: int, tp_link_bw_bytes_per_s: float, dp_link_bw_bytes_per_s: float) -> float:
+def fits_node(group: int, node_size: int) -> bool:
     """A tensor-parallel group rides the intra-node link while it fits in a node, else the inter-node one."""
-    return tp_link_bw_bytes_per_s if group <= node_size else dp_link_bw_bytes_per_s
+    return group <= node_size
+
+
+def tp_link_bw(group: int, node_size: int, tp_link_bw_bytes_per_s: float, dp_link_bw_bytes_per_s: float) -> float:
+    """The link a tensor-parallel group's collectives run on (`fits_node`)."""
+    return tp_link_bw_bytes_per_s if fits_node(group, node_size) else dp_link_bw_bytes_per_s
+
+
+def ring_bytes_per_rank(kind: Collective, bytes_: float, group: int) -> float:
+    """Bytes each rank sends in a ring collective of `bytes` over `group` ranks: 2·(g−1)/g·bytes for an
+    all-reduce, half of it for a reduce-scatter or all-gather (the module doc); 0 for a group of one."""
+    g = float(group)
+    share = 2.0 * (g - 1.0) / g if g > 1 else 0.0
+    return share * bytes_ * (1.0 if Collective(kind) == Collective.ALL_REDUCE else 0.5)
 
 
 def collective_s(kind: Collective, bytes_: float, group: int, *, node_size: int, tp_link_bw_bytes_per_s: float,

@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from phaze.cost.price import Priced, price_detail
-from phaze.cost.tables import cycles_per_element
+from phaze.cost.collectives import fits_node, ring_bytes_per_rank
+from phaze.cost.price import Priced, lane_cycles_per_element, price_detail
 from phaze.hardware.accelerators import Accelerators
 from phaze.hardware.chip_area import (
     ACCUMULATOR_PORTS,
@@ -47,7 +47,7 @@ from phaze.hardware.chip_area import (
 )
 from phaze.hardware.design import ACC_ELEM_BYTES
 from phaze.hardware.sram import sram_area_mm2, sram_leakage_mw, sram_read_pj, sram_write_pj
-from phaze.model.ops import Collective, Op, OpKind
+from phaze.model.ops import Op, OpKind
 
 CONSTANTS_CSV = Path(__file__).resolve().parents[1] / "data" / "energy_constants.csv"
 PJ = 1e-12
@@ -217,13 +217,6 @@ class OpEnergy:
         return sum(parts[p] for p in PARTS)  # type: ignore[return-value]
 
 
-def _wire_bytes(op: Op) -> float:
-    """Bytes one rank sends in a ring collective (phaze.cost.collectives: 2(g-1)/g of an all-reduce)."""
-    g = float(op.group)
-    share = 2.0 * (g - 1.0) / g if g > 1 else 0.0
-    return share * op.comm_bytes * (1.0 if op.collective == Collective.ALL_REDUCE else 0.5)
-
-
 def op_energy(ops: list[Op], acc: Accelerators, priced: Priced | None = None) -> OpEnergy:
     """Every op's energy on every candidate in both modes (module doc); `priced` is `price_detail(ops, acc)`
     when the caller has it."""
@@ -232,9 +225,9 @@ def op_energy(ops: list[Op], acc: Accelerators, priced: Priced | None = None) ->
     update_j, glb_j = sram_j(acc)
     shape = (len(acc), len(ops))
     arith, acc_upd, link = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+    cycles = lane_cycles_per_element(ops, acc)  # the lane-cycles per element the vector times use
     for i, op in enumerate(ops):
-        lane_cycles = float(op.numel) * cycles_per_element(op.vector_ops, op.pass_, op.name,
-                                                             model=acc.vector_cost_model, row_elems=op.row_elems)
+        lane_cycles = float(op.numel) * float(cycles[i])
         if op.kind == OpKind.GEMM and op.gemm is not None:
             b, n, m, c = op.gemm
             arith[:, i] = float(b * n * m * c) * ev.mac_j + lane_cycles * ev.lane_cycle_j
@@ -243,8 +236,10 @@ def op_energy(ops: list[Op], acc: Accelerators, priced: Priced | None = None) ->
         elif op.kind == OpKind.VECTOR:
             arith[:, i] = lane_cycles * ev.lane_cycle_j
         elif op.kind == OpKind.COLLECTIVE:
-            per_byte = ev.intra_link_j_per_byte if op.group <= acc.node_size else ev.inter_link_j_per_byte
-            link[:, i] = _wire_bytes(op) * per_byte
+            if op.collective is None:
+                raise ValueError(f"op {op.name!r}: a collective op needs its `collective` kind")
+            per_byte = ev.intra_link_j_per_byte if fits_node(op.group, acc.node_size) else ev.inter_link_j_per_byte
+            link[:, i] = ring_bytes_per_rank(op.collective, op.comm_bytes, op.group) * per_byte
 
     def mode(hbm: NDArray[np.float64], glb: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
         return {"arithmetic": arith, "sram": acc_upd + (glb + hbm) * glb_j[:, None],

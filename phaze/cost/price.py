@@ -84,7 +84,7 @@ def _stack_bound(terms: list[NDArray[np.float64]], codes: list[int], detail: boo
     return stacked.max(axis=0), np.asarray(codes, dtype=np.int8)[which]
 
 
-def _cycles(ops: list[Op], acc: Accelerators) -> NDArray[np.float64]:
+def lane_cycles_per_element(ops: list[Op], acc: Accelerators) -> NDArray[np.float64]:
     """Lane-cycles per element of each op's vector chain (a GEMM's fused epilogue), under hw.vector_cost_model."""
     return np.array([cycles_per_element(op.vector_ops, op.pass_, op.name, model=acc.vector_cost_model,
                                         row_elems=op.row_elems) for op in ops], dtype=np.float64)
@@ -99,7 +99,7 @@ def _gemm_columns(ops: list[Op], acc: Accelerators) -> dict[str, NDArray[np.int6
     total = np.array([op.bytes_read + op.bytes_written for op in ops], dtype=np.int64)
     e = acc.elem_bytes
     return {"b": b, "n": n, "m": m, "c": c, "extra": np.maximum(total - compulsory_bytes(b, n, m, c, e), 0),
-            "epi": _cycles(ops, acc),
+            "epi": lane_cycles_per_element(ops, acc),
             "numel": np.array([op.numel for op in ops], dtype=np.int64)}
 
 
@@ -152,7 +152,7 @@ def _gemm_mode(col: dict[str, NDArray[np.int64]], ops: list[Op], acc: Accelerato
 def _vector_mode(ops: list[Op], acc: Accelerators, single: bool, detail: bool,
                  ) -> tuple[NDArray[np.float64], Any, NDArray[np.float64], NDArray[np.float64]]:
     numel = np.array([op.numel for op in ops], dtype=np.int64)[None]
-    cyc = _cycles(ops, acc)[None]
+    cyc = lane_cycles_per_element(ops, acc)[None]
     nbytes = np.array([op.bytes_read + op.bytes_written for op in ops], dtype=np.float64)[None]
     first, inverse = acc.groups(*(VECTOR_SINGLE_KEY if single else VECTOR_INTRA_KEY))
     width = _col(acc, "vc_width", first)

@@ -18,7 +18,7 @@ from phaze.model import kind_recompute
 from phaze.placement.layer_times import LayerTimes, recompute_extra_s
 from phaze.placement.problem import PlacementSpec
 from phaze.placement.timing import dp_ranks_per_node
-from phaze.schedule import NS_PER_S
+from phaze.schedule import NS_PER_S, Schedule
 
 ENERGY_PARTS = (*PARTS, "static")
 
@@ -58,16 +58,17 @@ def placement_energy(per_microbatch: dict[str, float], spec: PlacementSpec, *, s
 
 
 
-def layer_energy(times: dict[str, LayerTimes], c: int, recompute: str, layers: int) -> tuple[dict[str, float], float]:
-    """(e_mb by part, the busiest pass's dynamic power) of candidate c, from the schedules behind `times`
-    (the solver's where refined, else greedy)."""
+def layer_energy(times: dict[str, LayerTimes], c: int, recompute: str, layers: int,
+                 schedules: dict[str, tuple[Schedule, Schedule]] | None = None) -> tuple[dict[str, float], float]:
+    """(e_mb by part, the busiest pass's dynamic power) of candidate c under the given (forward, backward)
+    schedules of every layer kind, by default the ones behind `times` (the solver's where refined, else greedy)."""
     out = dict.fromkeys(PARTS, 0.0)
     peak = 0.0
     for kind, lt in times.items():
         count = layers if kind == "block" else 1
         per_pass = []
-        for pt in (lt.fwd, lt.bwd):
-            sched = pt.schedule(c)
+        for i, pt in enumerate((lt.fwd, lt.bwd)):
+            sched = pt.schedule(c) if schedules is None else schedules[kind][i]
             e = pt.schedule_energy(c, sched)
             per_pass.append(e)
             if sched.makespan_ns:

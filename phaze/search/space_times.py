@@ -18,6 +18,7 @@ from phaze.config.solver import SolverConfig
 from phaze.cost.energy import PARTS
 from phaze.hardware import Accelerators
 from phaze.model import LAYER_KINDS, ModelGraphs, build_model, kind_recompute
+from phaze.placement.energy import layer_energy
 from phaze.placement.layer_times import LayerTimes, layer_times, recompute_extra_s
 from phaze.placement.settings import Setting
 from phaze.schedule import NS_PER_S, Schedule, ScheduleCache, solve_candidate
@@ -101,17 +102,7 @@ class SpaceTimes:
     def schedule_energy(self, s: Setting, c: int, schedules: dict[str, tuple[Schedule, Schedule]]
                         ) -> dict[str, float]:
         """Candidate c's `chain_energy` under the given (forward, backward) schedules' modes."""
-        times = self.times[(s.microbatch, s.tensor)]
-        out = dict.fromkeys(PARTS, 0.0)
-        for kind, (fwd, bwd) in schedules.items():
-            lt = times[kind]
-            ef, eb = lt.fwd.schedule_energy(c, fwd), lt.bwd.schedule_energy(c, bwd)
-            sel = {p: float(v[c]) for p, v in lt.selective_energy.items()}
-            count = self.model.layers if kind == "block" else 1
-            for p in PARTS:
-                out[p] += count * (ef[p] + eb[p] + recompute_extra_s(kind_recompute(kind, s.recompute), ef[p],
-                                                                     sel.get(p, 0.0)))
-        return out
+        return layer_energy(self.times[(s.microbatch, s.tensor)], c, s.recompute, self.model.layers, schedules)[0]
 
     def closed(self, b: int, t: int, c: int) -> bool:
         """Every pass of candidate c is proven optimal by greedy = bound."""
