@@ -27,7 +27,7 @@ and D >= t add D·T >= t·G/U.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -60,24 +60,19 @@ class Objective:
 
     name: str
     space: SpaceTimes
-    _floors: dict[Setting, tuple[NDArray[np.float64], NDArray[np.float64]]] = field(
-        default_factory=dict, compare=False, repr=False)
-
     @property
     def uses_energy(self) -> bool:
         return self.name in ENERGY_OBJECTIVES
 
     def _energy_floor(self, s: Setting, spec: PlacementSpec) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(C,) (E's lower bound without the busy-time static term, the static term's device-seconds)."""
-        if s in self._floors:
-            return self._floors[s]
-        acc = self.space.acc
-        ev = EventEnergy.at(acc.tech_node_nm)
-        m, t = spec.microbatches, spec.tensor_width
-        opt = t * chain_params(self.space, s) * spec.opt_bytes_touched_per_param * ev.hbm_j_per_byte
-        total, _ = self.space.chain_sums(s)
-        self._floors[s] = (m * t * self.space.chain_energy_lb(s) + opt, m * t * total)
-        return self._floors[s]
+        def compute() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+            ev = EventEnergy.at(self.space.acc.tech_node_nm)
+            m, t = spec.microbatches, spec.tensor_width
+            opt = t * chain_params(self.space, s) * spec.opt_bytes_touched_per_param * ev.hbm_j_per_byte
+            total, _ = self.space.chain_sums(s)
+            return m * t * self.space.chain_energy_lb(s) + opt, m * t * total
+        return self.space.memo(("energy_floor", s, spec), compute)  # type: ignore[no-any-return]
 
     def optimistic(self, s: Setting, spec: PlacementSpec, throughput: NDArray[np.float64]) -> NDArray[np.float64]:
         """(C,) an upper bound on the score of any placement of (candidate, s), given the plan's optimistic
