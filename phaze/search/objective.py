@@ -60,9 +60,6 @@ class Objective:
 
     name: str
     space: SpaceTimes
-    @property
-    def uses_energy(self) -> bool:
-        return self.name in ENERGY_OBJECTIVES
 
     def _energy_floor(self, s: Setting, spec: PlacementSpec) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """(C,) (E's lower bound without the busy-time static term, the static term's device-seconds)."""
