@@ -194,7 +194,8 @@ def energy_result() -> dict[str, Any]:
                       "memory_per_device_bytes": 2e10, "power_w": 76.5, "peak_power_w": 155.7,
                       "energy_per_token_j": 3.4e-3, "throughput_per_watt": 0.705, "energy_per_iteration_j": 7051.0,
                       "energy_parts_j": dict(PARTS_J), "placement": {"data": 1, "pipeline": 8, "tensor": 1}},
-             "area_mm2": 299.1, "design": DESIGN, "speedup": 52.0 / 60.0}
+             "area_mm2": 299.1, "design": DESIGN, "speedup": 52.0 / 60.0,
+             "objective_ratio": float(TPW[48]) / 0.705, "over_power": False}
     return {"task": "search", "config_hash": "0123456789abcdef", "phaze_version": "0.1.0", "git_commit": "c0ffee",
             "model": {"name": "opt13b"}, "best": best, "baselines": {"tpuv4": tpuv4},
             "search": {"candidates": N_ROWS, "objective": "throughput_per_watt", "max_power_w": 170.0,
@@ -226,6 +227,8 @@ def test_job_run_logs_the_best_designs_power_energy_and_objective(energy_logged:
     assert m["best.objective.value"] == pytest.approx(float(TPW[48]), rel=1e-12)
     assert {k: m[f"best.energy_{k}_j"] for k in ENERGY_PARTS} == {k: v * 49 for k, v in PARTS_J.items()}
     assert (m["search.max_power_w"], m["search.over_power"], m["rank"]) == (170.0, 3.0, 1.0)
+    assert m["objective_ratio_vs_tpuv4"] == pytest.approx(float(TPW[48]) / 0.705, rel=1e-12)
+    assert m["speedup_vs_tpuv4"] == pytest.approx(52.0 / 60.0, rel=1e-12)
     assert p["search.objective"] == "throughput_per_watt"
     assert "best.objective" not in p and "best.energy_parts_j" not in p  # a mapping: its values are metrics
     assert {a.path for a in client.list_artifacts(run_id)} >= {"pareto.png", "energy_split.png"}
@@ -249,6 +252,7 @@ def test_children_carry_energy_metrics_under_the_same_keys(energy_logged: tuple[
     assert not set(five.params) & {"power_w", "score", "energy_static_j", "pareto_power", "throughput_per_watt"}
     tpuv4 = next(k.data for k in kids if k.data.tags["candidate.kind"] == "tpuv4")
     assert tpuv4.metrics["power_w"] == 76.5 and tpuv4.metrics["energy_hbm_j"] == PARTS_J["hbm"]
+    assert tpuv4.tags["candidate.over_power"] == "false"  # peak 155.7 W within the 170 W budget
     # ranked by its own throughput per watt among the candidates' scores, not by its (higher) throughput
     feasible = np.array([TPW[i] for i in range(N_ROWS) if i not in NAN_ROWS])
     assert tpuv4.metrics["rank"] == 1 + int((feasible > 0.705).sum())

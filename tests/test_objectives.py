@@ -179,7 +179,7 @@ def test_power_budget_excludes_and_lists_over_power_designs(tmp_path: Path) -> N
     # the same budget through the command line: candidates.parquet and result.json list the same designs
     out = tmp_path / "capped"
     proc = run_cli(*CLI, "search.objective=throughput_per_watt", f"hw.space.max_power_w={budget!r}",
-                   "search.baselines=[]", f"hydra.run.dir={out}", f"search.cache_dir={tmp_path / 'cache'}",
+                   "search.baselines=[tpuv4]", f"hydra.run.dir={out}", f"search.cache_dir={tmp_path / 'cache'}",
                    timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     table = pd.read_parquet(out / "candidates.parquet")
@@ -194,6 +194,18 @@ def test_power_budget_excludes_and_lists_over_power_designs(tmp_path: Path) -> N
     assert result["best"]["index"] == int(capped_best["index"]) and result["best"]["peak_power_w"] <= budget
     assert result["best"]["score"] == capped_best["score"]
     assert f"over the power budget of {budget:g} W" in proc.stdout
+    # a baseline is a reference: over the budget it is flagged (never dropped), and ranked by the objective
+    for name, entry in result["baselines"].items():
+        b = entry["best"]
+        assert entry["over_power"] == (b["peak_power_w"] > budget), name
+        assert entry["objective_ratio"] == pytest.approx(result["best"]["throughput_per_watt"]
+                                                         / b["throughput_per_watt"], rel=1e-12)
+        assert entry["speedup"] == pytest.approx(result["best"]["throughput_samples_s"]
+                                                 / b["throughput_samples_s"], rel=1e-12)
+        assert (f"over the power budget: peak {b['peak_power_w']:.1f} W > {budget:g} W" in proc.stdout) \
+            == entry["over_power"]
+        assert f"{entry['objective_ratio']:.2f}x samples/s/W)" in proc.stdout
+    assert result["baselines"]["tpuv4"]["over_power"]  # TPUv4 peaks far above a budget set on 2-16-wide arrays
 
 
 def test_no_budget_and_a_loose_budget_change_nothing() -> None:

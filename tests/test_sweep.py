@@ -69,3 +69,29 @@ def test_a_received_experiment_file_runs_from_any_folder(tmp_path: Path) -> None
     assert len(results) == 1
     result = json.loads(results[0].read_text())
     assert result["model"]["name"] == "bert_large" and result["best"]["throughput_samples_s"] > 0
+
+
+def _job(sweep: Path, job: str, objective: str, hbm: int, tpw: float, tpuv4: dict) -> None:
+    d = sweep / job
+    d.mkdir(parents=True)
+    best = {"hardware": {"n_tc": 8, "tc_width": 256, "tc_depth": 64, "n_vc": 32, "vc_width": 256, "glb_mib": 8.0},
+            "area_mm2": 222.3, "throughput_samples_s": 100.0, "mfu": 0.5, "power_w": 50.0,
+            "throughput_per_watt": tpw}
+    result = {"model": {"name": "bert_large"}, "best": best, "search": {"objective": objective},
+              "baselines": {"tpuv4": tpuv4}}
+    (d / "result.json").write_text(json.dumps(result))
+    (d / "config.resolved.yaml").write_text(f"hw:\n  hbm_gib: {hbm}\n")
+
+
+def test_comparison_table_ranks_baselines_by_each_jobs_objective(tmp_path: Path) -> None:
+    from phaze.report.comparison import write_comparison
+
+    sweep = tmp_path / "sweep"
+    _job(sweep, "0", "throughput", 32, 0.002, {"speedup": 1.25})
+    _job(sweep, "1", "throughput_per_watt", 64, 0.004, {"speedup": 0.8, "objective_ratio": 1.9})
+    _job(sweep, "2", "energy_per_token", 80, 0.004, {"speedup": 0.7})  # a result.json without the ratio
+    table = write_comparison(sweep).read_text()  # type: ignore[union-attr]
+    rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and "bert_large" in line]
+    assert [r[3] for r in rows] == ["throughput", "throughput_per_watt", "energy_per_token"]
+    assert [r[8:11] for r in rows] == [["50.0", "0.002", "1.25"], ["50.0", "0.004", "1.90"], ["50.0", "0.004", "0.70"]]
+    assert all(r[-1] == "- |" for r in rows)  # spotlight_oracle: not in these results

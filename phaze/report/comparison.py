@@ -1,4 +1,5 @@
-"""The comparison table a sweep ends with: one row per job (model x HBM), best design against every baseline.
+"""The comparison table a sweep ends with: one row per job (model x HBM), best design, its power and throughput
+per watt, against every baseline by the job's `search.objective`.
 
 Built from the jobs' result.json files only, so it can be regenerated from a sweep directory at any time:
 `python -m phaze.report.comparison <sweep dir>`.
@@ -34,26 +35,33 @@ def _throughput(entry: Any) -> str:
     return f"{entry['throughput_samples_s']:,.1f}" if isinstance(entry, dict) else "infeasible"
 
 
+def _ratio(entry: dict[str, Any], objective: str) -> str:
+    """The baseline column: phaze's best over the baseline by the job's objective (the throughput ratio
+    under `throughput`, and for a result.json from before the energy model)."""
+    ratio = entry.get("speedup") if objective == "throughput" else entry.get("objective_ratio", entry.get("speedup"))
+    return f"{ratio:.2f}" if ratio else "-"
+
+
 def comparison_markdown(sweep_dir: Path) -> str:
-    head = ["job", "model", "HBM GiB", "best design (n_tc x WxD, n_vc x W_vc, GLB MiB)", "area mm²", "samples/s",
-            "MFU", *(f"x {b}" for b in BASELINES)]
+    head = ["job", "model", "HBM GiB", "objective", "best design (n_tc x WxD, n_vc x W_vc, GLB MiB)", "area mm²",
+            "samples/s", "MFU", "W per chip", "samples/s/W", *(f"x {b}" for b in BASELINES)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in _job_rows(sweep_dir):
         r = row["result"]
         best = r.get("best")
+        objective = str((r.get("search") or {}).get("objective") or "throughput")
         if isinstance(best, dict) and "hardware" in best:
             hw = best["hardware"]
             design = (f"{hw['n_tc']} x {hw['tc_width']}x{hw['tc_depth']}, {hw['n_vc']} x {hw['vc_width']}, "
                       f"{hw['glb_mib']:g}")
             area, mfu = f"{best['area_mm2']:.1f}", f"{best['mfu']:.1%}"
+            watts = f"{best['power_w']:.1f}" if best.get("power_w") is not None else "-"
+            per_watt = f"{best['throughput_per_watt']:.4g}" if best.get("throughput_per_watt") is not None else "-"
         else:
-            design, area, mfu = str(best), "-", "-"
-        speedups = []
-        for name in BASELINES:
-            sp = r.get("baselines", {}).get(name, {}).get("speedup")
-            speedups.append(f"{sp:.2f}" if sp else "-")
-        lines.append("| " + " | ".join([row["job"], r["model"]["name"], row["hbm"], design, area,
-                                         _throughput(best), mfu, *speedups]) + " |")
+            design, area, mfu, watts, per_watt = str(best), "-", "-", "-", "-"
+        ratios = [_ratio(r.get("baselines", {}).get(name, {}), objective) for name in BASELINES]
+        lines.append("| " + " | ".join([row["job"], r["model"]["name"], row["hbm"], objective, design, area,
+                                         _throughput(best), mfu, watts, per_watt, *ratios]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -61,8 +69,9 @@ def write_comparison(sweep_dir: Path) -> Path | None:
     if not any(sweep_dir.glob("*/result.json")):
         return None
     path = sweep_dir / "comparison.md"
-    path.write_text(f"# {sweep_dir.name}\n\nx baseline = phaze's best throughput over the baseline's.\n\n"
-                    + comparison_markdown(sweep_dir))
+    path.write_text(f"# {sweep_dir.name}\n\nx baseline = phaze's best over the baseline's by the job's objective: "
+                    "throughput, samples/s/mm², or samples per joule (throughput_per_watt and energy_per_token); "
+                    "W per chip = mean power.\n\n" + comparison_markdown(sweep_dir))
     return path
 
 

@@ -24,7 +24,7 @@ from phaze.report.energy_plot import energy_entries, energy_split_plot
 from phaze.report.plots import pareto_plot
 from phaze.report.time_plot import time_split_plot
 from phaze.schedule import ScheduleCache
-from phaze.search.baselines import Baselines, speedup
+from phaze.search.baselines import Baselines, baseline_over_power, objective_ratio, speedup
 from phaze.search.job import CHUNK_CACHE_VERSION, SCHEDULES_DIR, run_search
 from phaze.search.objective import objective_value
 from phaze.search.pair import PairResult
@@ -116,16 +116,19 @@ def finish(cfg: DictConfig, out_dir: Path, acc: Accelerators, pairs: list[PairRe
     best = best_entry(best_row(df), acc, model_cfg, model["params_total"])
     result: dict[str, Any] = {"task": str(cfg.task.name), "model": model, "hardware": hardware_summary(cfg.hw),
                               "best": best}
+    objective = str(cfg.search.objective)
+    budget = None if cfg.hw.space is None or cfg.hw.space.max_power_w is None else float(cfg.hw.space.max_power_w)
     if baselines is not None:
         baselines = _baseline_order(baselines, list(cfg.search.baselines))
         for entry in baselines.values():
             entry["speedup"] = speedup(best, entry)
+            if objective != "throughput":
+                entry["objective_ratio"] = objective_ratio(best, entry, objective)
+            if budget is not None:
+                entry["over_power"] = baseline_over_power(entry, budget)
         result["baselines"] = baselines
-    objective = str(cfg.search.objective)
     result["search"] = search_stats(df, pairs, closed_share, skipped) | {
-        "shard": str(cfg.search.shard), "objective": objective,
-        "max_power_w": None if cfg.hw.space is None or cfg.hw.space.max_power_w is None
-        else float(cfg.hw.space.max_power_w),
+        "shard": str(cfg.search.shard), "objective": objective, "max_power_w": budget,
         "over_power_candidates": [int(i) for i in df.loc[df["status"] == "over_power", "index"]]}
     if isinstance(best, dict):
         best["objective"] = {"name": objective,
@@ -204,6 +207,20 @@ def _score_text(objective: str, score: float, seq_len: int) -> str:
     return f"{value:.4g} J/token" if np.isfinite(value) else "-"
 
 
+OBJECTIVE_UNITS = {"throughput_per_mm2": "samples/s/mm²", "throughput_per_watt": "samples/s/W",
+                   "energy_per_token": "less energy per token"}
+
+
+def _ratio_text(entry: dict[str, Any], objective: str) -> str:
+    """`  (phaze best is 1.02x)`: the throughput ratio, and under another objective its ratio too."""
+    sp, ratio = entry.get("speedup"), entry.get("objective_ratio")
+    if not sp:
+        return ""
+    if objective == "throughput" or not ratio:
+        return f"  (phaze best is {sp:.2f}x)"
+    return f"  (phaze best is {sp:.2f}x the throughput, {ratio:.2f}x {OBJECTIVE_UNITS[objective]})"
+
+
 def energy_line(entry: dict[str, Any]) -> str:
     """Power, energy per token and throughput per watt of a placed design, one line."""
     parts = entry.get("energy_parts_j") or {}
@@ -230,18 +247,19 @@ def _print(result: dict[str, Any], out_dir: Path) -> None:
     if isinstance(best, dict) and best.get("on_boundary"):
         axes = ", ".join(f"{a}={best['hardware'][a]:g} ({end})" for a, end in best["on_boundary"].items())
         print(f"warning: the best design is on the boundary of the searched space: {axes}")
+    s = result["search"]
     for name, entry in result.get("baselines", {}).items():
         b = entry.get("best")
         thr = f"{b['throughput_samples_s']:,.1f} samples/s" if isinstance(b, dict) else str(b)
-        sp = entry.get("speedup")
-        print(f"  {name:17s} {thr}" + (f"  (phaze best is {sp:.2f}x)" if sp else ""))
+        print(f"  {name:17s} {thr}" + _ratio_text(entry, s["objective"]))
         if isinstance(b, dict) and np.isfinite(b.get("power_w", np.nan)):
             print(f"  {'':17s} {energy_line(b)}")
+        if entry.get("over_power"):
+            print(f"  {'':17s} over the power budget: peak {b['peak_power_w']:.1f} W > {s['max_power_w']:g} W")
         if isinstance(b, dict) and "bound" in b:
             print(f"  {'':17s} block time bound by: {bound_line(b['bound'])}")
     if "best_layer_time_split" in result:
         print_layer_split(result["best_layer_time_split"], "time per layer pass of the best design")
-    s = result["search"]
     print(f"candidates {s['candidates']:,}: feasible {s['feasible']:,}, pruned {s['pruned']:,}, "
           f"pairs evaluated {s['pairs_evaluated']:,} of {s['pairs']:,}, objective {s['objective']}")
     if s.get("over_power"):

@@ -255,6 +255,8 @@ def _baseline_child(client: MlflowClient, exp_id: str, job_id: str, name: str, h
             tags["literature"] = str(lit)
         if "index" in entry:
             tags["candidate.index"] = entry["index"]
+        if entry.get("over_power") is not None:  # hw.space.max_power_w set: is its peak over the budget?
+            tags["candidate.over_power"] = str(bool(entry["over_power"])).lower()
     _child(client, exp_id, job_id, baseline_name(name, hbm), tags, params, metrics)
 
 

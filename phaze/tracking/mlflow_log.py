@@ -155,6 +155,8 @@ def job_metrics(out_dir: Path, result: Mapping[str, Any], cfg: DictConfig | None
     for name, entry in (result.get("baselines") or {}).items():
         if isinstance(entry, Mapping) and finite(entry.get("speedup")) is not None:
             out[f"speedup_vs_{name}"] = entry["speedup"]
+        if isinstance(entry, Mapping) and finite(entry.get("objective_ratio")) is not None:
+            out[f"objective_ratio_vs_{name}"] = entry["objective_ratio"]  # by search.objective (not throughput)
     # where the best design's layer time goes (task=search: best_layer_time_split; task=evaluate: in best)
     split = result.get("best_layer_time_split") or (best.get("layer_time_split") if isinstance(best, Mapping) else None)
     if isinstance(split, Mapping):
