@@ -15,6 +15,7 @@ from conftest import run_cli
 from mlflow import MlflowClient
 from test_tracking_mlflow import DESIGN, N_ROWS, NAN_ROWS, make_cfg
 
+from phaze.config.search import entry_score
 from phaze.placement.energy import ENERGY_PARTS
 from phaze.report.energy_plot import energy_split_figure, energy_split_plot, energy_unit, joules_text
 from phaze.report.plots import pareto_figure, pareto_plot
@@ -266,10 +267,10 @@ def test_energy_keys_follow_the_search_and_the_objective_of_a_merge() -> None:
     cfg = make_cfg("sqlite:///unused.db", "unused")
     cfg.search = {"objective": "throughput"}  # a merge's own command line; result.json has the shards'
     assert job_params(cfg, energy_result())["search.objective"] == "throughput_per_watt"
-    assert children.objective_score({"throughput_samples_s": 8.0}, "throughput_per_mm2", 4.0) == 2.0
-    assert children.objective_score({"throughput_samples_s": 8.0, "throughput_per_watt": 0.3},
-                                    "energy_per_token") == 0.3
-    assert children.objective_score({"throughput_samples_s": 8.0}, "throughput") == 8.0
+    assert entry_score({"throughput_samples_s": 8.0}, "throughput_per_mm2", 4.0) == 2.0
+    assert entry_score({"throughput_samples_s": 8.0, "throughput_per_watt": 0.3}, "energy_per_token") == 0.3
+    assert entry_score({"throughput_samples_s": float("nan")}, "throughput") is None  # infeasible: no score
+    assert entry_score({"throughput_samples_s": 8.0}, "throughput") == 8.0
     ranked = children.ranked(energy_candidates())
     assert ranked["index"].iloc[0] == 48 and ranked["rank"].iloc[0] == 1
 

@@ -23,14 +23,13 @@ from omegaconf import DictConfig
 from phaze.config import CONF_DIR
 from phaze.config.model import ModelConfig
 from phaze.config.parallelism import ParallelismConfig
-from phaze.config.search import SearchConfig
+from phaze.config.search import SearchConfig, entry_score
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.placement.evaluate import DesignEvaluator
 from phaze.placement.report import evaluated_entry
 from phaze.placement.strategies import evaluate_best, evaluate_literature_placement
 from phaze.schedule import NS_PER_S
-from phaze.search.objective import ENERGY_OBJECTIVES
 from phaze.search.space_times import SpaceTimes
 from phaze.search.spotlight import spotlight_oracle, spotlight_search
 
@@ -132,30 +131,14 @@ def speedup(best: Any, baseline: Any) -> float | None:
     return best["throughput_samples_s"] / b["throughput_samples_s"]
 
 
-def baseline_score(entry: Any, objective: str) -> float | None:
-    """A baseline's score under `search.objective` (phaze.search.objective.Objective.score: throughput,
-    throughput per mm² of its area, or samples per joule for both energy objectives); None if infeasible."""
-    b = entry.get("best") if isinstance(entry, dict) else None
-    if not isinstance(b, dict) or not b.get("throughput_samples_s"):
-        return None
-    if objective == "throughput_per_mm2":
-        area = entry.get("area_mm2")
-        return b["throughput_samples_s"] / area if area else None
-    if objective in ENERGY_OBJECTIVES:
-        return _samples_per_j(b)
-    return float(b["throughput_samples_s"])
-
-
 def objective_ratio(best: Any, baseline: Any, objective: str) -> float | None:
-    """The searched best's score over a baseline's under `search.objective`: how many times better phaze's
-    design is by the measure it was searched for (for `energy_per_token`, the baseline's joules per token over
-    the best's). None if either is infeasible or the baseline has no energy figures."""
-    theirs = baseline_score(baseline, objective)
-    if not isinstance(best, dict) or not theirs:
-        return None
-    ours = best["throughput_samples_s"] / best["area_mm2"] if objective == "throughput_per_mm2" \
-        else _samples_per_j(best) if objective in ENERGY_OBJECTIVES else best["throughput_samples_s"]
-    return None if ours is None else float(ours) / theirs
+    """The searched best's score over a baseline's under `search.objective` (phaze.config.search.entry_score):
+    how many times better phaze's design is by the measure it was searched for (for `energy_per_token`, the
+    baseline's joules per token over the best's). None if either is infeasible or lacks the figure."""
+    b = baseline.get("best") if isinstance(baseline, dict) else None
+    theirs = entry_score(b, objective, baseline.get("area_mm2")) if isinstance(b, dict) else None
+    ours = entry_score(best, objective) if isinstance(best, dict) else None
+    return None if ours is None or theirs is None else ours / theirs
 
 
 def baseline_over_power(baseline: Any, max_power_w: float | None) -> bool | None:
@@ -167,11 +150,4 @@ def baseline_over_power(baseline: Any, max_power_w: float | None) -> bool | None
     return bool(b["peak_power_w"] > max_power_w)
 
 
-def _samples_per_j(entry: dict[str, Any]) -> float | None:
-    """An entry's `throughput_per_watt`: the cluster's samples per joule (phaze.placement.energy), the score
-    of both energy objectives."""
-    value = entry.get("throughput_per_watt")
-    return float(value) if value else None
-
-
-__all__ = ["Baselines", "baseline_over_power", "baseline_score", "fixed_design", "objective_ratio", "speedup"]
+__all__ = ["Baselines", "baseline_over_power", "fixed_design", "objective_ratio", "speedup"]

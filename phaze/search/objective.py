@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from phaze.config.search import OBJECTIVES
+from phaze.config.search import ENERGY_OBJECTIVES, OBJECTIVES
 from phaze.cost.energy import EventEnergy, static_power_w
 from phaze.placement.chain_builder import build_chain
 from phaze.placement.energy import ENERGY_PARTS, PlacementEnergy, placement_energy
@@ -40,7 +40,6 @@ from phaze.placement.problem import PlacementSpec
 from phaze.placement.settings import Setting
 from phaze.search.space_times import SpaceTimes
 
-ENERGY_OBJECTIVES = ("throughput_per_watt", "energy_per_token")
 __all__ = ["ENERGY_OBJECTIVES", "ENERGY_PARTS", "OBJECTIVES", "Objective", "PlacementEnergy", "chain_params",
            "objective_value", "placement_energy"]
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
+from phaze.config.search import entry_score
 from phaze.tracking.labels import COLOR_TAG, baseline_name, candidate_name, run_color, variant_hbm
 from phaze.tracking.values import finite, log_metric_batches, log_values, start_run
 
@@ -47,7 +48,6 @@ INTEGER_COLUMNS = ("index", "rank", "n_tc", "n_vc", "tc_width", "tc_depth", "vc_
                    "pipeline", "tensor", "microbatch")
 SCORE = "score"  # the candidates table's `search.objective` of each candidate's best placement
 SORT = ([SCORE, "area_mm2", "index"], [False, True, True])  # phaze.search.results.best_row's order
-OBJECTIVES_BY_SAMPLES_PER_J = ("throughput_per_watt", "energy_per_token")  # score = samples per joule
 
 
 def ranked(df: pd.DataFrame) -> pd.DataFrame:
@@ -113,20 +113,6 @@ def search_objective(cfg: DictConfig | None, result: Mapping[str, Any]) -> str:
         return str(stats["objective"])
     return str(OmegaConf.select(cfg, "search.objective", default=None) or "throughput") if cfg is not None \
         else "throughput"
-
-
-def objective_score(entry: Mapping[str, Any], objective: str, area_mm2: Any = None) -> float | None:
-    """A design's score under `search.objective` (phaze.search.objective: what the search maximises) from its
-    result entry, so a baseline ranks among the candidates as the search would rank it."""
-    thr = finite(entry.get(THROUGHPUT))
-    if thr is None:
-        return None
-    if objective == "throughput_per_mm2":
-        area = finite(area_mm2 if area_mm2 is not None else entry.get("area_mm2"))
-        return thr / area if area else None
-    if objective in OBJECTIVES_BY_SAMPLES_PER_J:
-        return finite(entry.get("throughput_per_watt"))
-    return thr
 
 
 def baseline_throughputs(result: Mapping[str, Any]) -> dict[str, float]:
@@ -237,7 +223,7 @@ def _baseline_child(client: MlflowClient, exp_id: str, job_id: str, name: str, h
         tags["candidate.status"] = best.get("status", "feasible")
         metrics = design_figures(best, seq_len) | energy_figures(best)
         area = entry.get("area_mm2") if isinstance(entry, Mapping) else None
-        metrics |= {"rank": rank_among(order, objective_score(best, objective, area))} | speedups(
+        metrics |= {"rank": rank_among(order, entry_score(best, objective, area))} | speedups(
             metrics[THROUGHPUT], bases)
         params = {k: joined(v) for k, v in (best.get("placement") or {}).items()}
     else:  # "infeasible: <reason>"
