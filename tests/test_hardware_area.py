@@ -66,6 +66,12 @@ def test_out_of_table_names_the_field(override: dict, field: str, value: str) ->
         Accelerators.from_config(HwConfig(name="x", **override))
 
 
+def test_out_of_table_says_how_many_bytes_the_value_needs() -> None:
+    """A field that is not itself a size (a PE count) is reported with the bytes it needs: 512·512 PEs x 16 B."""
+    with pytest.raises(ConfigError, match=r"1024\.\.1048576 bytes \(this value needs 4194304 bytes\)$"):
+        Accelerators.from_config(HwConfig(name="x", tc_width=512, tc_depth=512))
+
+
 def test_out_of_table_search_range_names_the_space_field() -> None:
     space = SpaceConfig()
     space.glb_mib.max = 256

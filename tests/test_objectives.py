@@ -19,6 +19,8 @@ from omegaconf import OmegaConf
 from phaze.config.search import OBJECTIVES, SearchConfig
 from phaze.cost.energy import static_power_w
 from phaze.hardware import Accelerators
+from phaze.placement.evaluate import DesignEvaluator
+from phaze.placement.strategies import evaluate_best
 from phaze.search.job import SearchRun, run_search
 from phaze.search.objective import objective_value
 from phaze.search.pair import PRUNED, PairResult
@@ -137,6 +139,28 @@ def test_objectives_pick_different_designs() -> None:
     assert best["energy_per_token"] == best["throughput_per_watt"]
     area = _inputs()[0].area_mm2
     assert area[best["throughput_per_mm2"]] < area[best["throughput"]]
+
+
+@pytest.mark.parametrize("objective", ["throughput", "throughput_per_watt"])
+def test_a_fixed_design_gets_its_best_setting_by_the_objective(objective: str) -> None:
+    """task=evaluate and the baselines pick a fixed design's setting as the exhaustive search scores its pairs:
+    under throughput_per_watt, the most samples per joule of any setting (not the fastest setting's)."""
+    acc, model, par, solver, _ = _inputs()
+    best_score: dict[int, float] = {}
+    for r in _search(objective, False).pairs():
+        best_score[r.candidate] = max(best_score.get(r.candidate, 0.0), r.score)
+    differs = 0
+    for c in sorted(best_score)[::6]:
+        ev = DesignEvaluator(model, par, solver, acc.take(np.array([c])))  # type: ignore[arg-type]
+        best, outcomes, _ = evaluate_best(ev, objective)
+        assert best is not None
+        energy = ev.energy(best)
+        assert energy is not None
+        score = best.throughput if objective == "throughput" else energy.samples_per_j
+        assert score == pytest.approx(best_score[c], rel=1e-12), c
+        fastest = max(outcomes, key=lambda o: o.throughput)
+        differs += fastest.setting != best.setting
+    assert (differs > 0) == (objective == "throughput_per_watt")  # the objective changed some design's setting
 
 
 def _peaks(run: SearchRun) -> np.ndarray:

@@ -67,8 +67,10 @@ def table_area_um2(sizes: ArrayLike, table_bytes: NDArray[np.float64], table_um2
     lo, hi = table_bytes[0], table_bytes[-1]
     bad = (x < lo) | (x > hi)
     if bad.any():
-        shown = np.asarray(x if fields is None else fields).reshape(-1)[np.flatnonzero(bad.reshape(-1))[0]]
-        raise ConfigError(field, shown.item(), f"a size in the area table, {lo:.0f}..{hi:.0f} bytes")
+        first = np.flatnonzero(bad.reshape(-1))[0]
+        shown = np.asarray(x if fields is None else fields).reshape(-1)[first]
+        gives = "" if fields is None else f" (this value needs {x.reshape(-1)[first]:.0f} bytes)"
+        raise ConfigError(field, shown.item(), f"a size in the area table, {lo:.0f}..{hi:.0f} bytes{gives}")
     interp = np.exp(np.interp(np.log(x), np.log(table_bytes), np.log(table_um2)))
     idx = np.clip(np.searchsorted(table_bytes, x), 0, len(table_bytes) - 1)
     return np.where(table_bytes[idx] == x, table_um2[idx], interp)

@@ -14,9 +14,11 @@ from dataclasses import dataclass, field
 from phaze.config.model import ModelConfig
 from phaze.config.parallelism import ParallelismConfig
 from phaze.config.solver import SolverConfig
+from phaze.cost.energy import static_power_w
 from phaze.hardware import Accelerators
 from phaze.model import ModelGraphs, build_model
 from phaze.placement.chain_builder import build_chain
+from phaze.placement.energy import PlacementEnergy, layer_energy, placement_energy
 from phaze.placement.interleaved import best_interleaved, evaluate_interleaved
 from phaze.placement.layer_times import LayerTimes, layer_times, refine
 from phaze.placement.optimal import best_placement
@@ -109,6 +111,19 @@ class DesignEvaluator:
     def best(self, s: Setting, optimistic: bool = False) -> Outcome:
         chain, spec = self.chain(s, optimistic), placement_spec(self.par, self.acc, s)
         return Outcome(s, best_for_schedule(chain, spec, self.par), chain, spec)
+
+    def energy(self, o: Outcome) -> PlacementEnergy | None:
+        """The energy and power of a placed outcome (phaze.placement.energy) on its setting's current schedules
+        (the solver's where refined, else greedy); None if nothing is placed."""
+        p = o.result
+        if not isinstance(p, Placement) or o.chain is None or o.spec is None:
+            return None
+        times = self.times(o.setting.microbatch, o.setting.tensor)
+        per_mb, peak = layer_energy(times, 0, o.setting.recompute, self.model.layers)
+        return placement_energy(per_mb, o.spec, static_w=float(static_power_w(self.acc)[0]), peak_dyn_w=peak,
+                                params=float(o.chain.params.sum()), data=p.data, stages=p.pipeline,
+                                devices=p.devices_used, iteration_s=p.iteration_s, seq_len=self.model.seq_len,
+                                node_nm=self.acc.tech_node_nm)
 
     def given(self, s: Setting, data: int, pipeline: int) -> Outcome:
         """A given (d, p) with the literature stage split (DESIGN §7), per chunk when interleaved."""

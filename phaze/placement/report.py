@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from phaze.config.model import ModelConfig
-from phaze.cost.energy import static_power_w
 from phaze.model.summary import kaplan_train_flops_per_token
 from phaze.placement.chunks import device_memory, layout
-from phaze.placement.energy import layer_energy, placement_energy
+from phaze.placement.energy import PlacementEnergy
 from phaze.placement.evaluate import DesignEvaluator, Outcome
 from phaze.placement.layer_times import LayerTimes
 from phaze.placement.problem import LayerChain, PlacementSpec
@@ -41,11 +40,11 @@ def memory_breakdown(o: Outcome) -> list[dict[str, float]]:
 
 
 def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_total: int, peak_flops: float,
-                 times: dict[str, LayerTimes] | None = None, energy: tuple[float, float] | None = None
+                 times: dict[str, LayerTimes] | None = None, energy: PlacementEnergy | None = None
                  ) -> dict[str, Any] | str | None:
     """The `best` / `literature` entry of result.json (DESIGN §8), or "infeasible: <reason>"; with the
-    setting's layer `times`, also each layer pass's busy time per kind of op (`time_split`), and with the
-    design's (static power W, technology node nm) as `energy`, its power and energy (phaze.placement.energy)."""
+    setting's layer `times`, also each layer pass's busy time per kind of op (`time_split`), and with its
+    `energy` (phaze.placement.energy), its power and energy."""
     if o is None:
         return None
     if isinstance(o, Infeasible):
@@ -68,11 +67,8 @@ def outcome_dict(o: Outcome | Infeasible | None, model: ModelConfig, params_tota
                       "max_stage_load_s": p.max_load_s, **iteration_split(p)},
         "memory_per_stage": memory_breakdown(o),
     }
-    if times is not None and energy is not None:
-        per_mb, peak = layer_energy(times, 0, s.recompute, model.layers)
-        out |= placement_energy(per_mb, o.spec, static_w=energy[0], peak_dyn_w=peak, params=float(o.chain.params.sum()),
-                                data=p.data, stages=p.pipeline, devices=p.devices_used, iteration_s=p.iteration_s,
-                                seq_len=model.seq_len, node_nm=energy[1]).as_dict()
+    if energy is not None:
+        out |= energy.as_dict()
     if times is not None:
         out["layer_time_split"] = layer_time_split(times)
         if (bound := block_bound(out["layer_time_split"])) is not None:
@@ -84,9 +80,10 @@ def evaluated_entry(ev: DesignEvaluator, o: Outcome | Infeasible | None, model: 
                     peak_flops: float) -> dict[str, Any] | str | None:
     """`outcome_dict` of an outcome of `ev`, with its setting's layer times when it is a placement (so the
     entry carries its `layer_time_split`): what `task=evaluate` and the search's baselines write."""
-    times = ev.times(o.setting.microbatch, o.setting.tensor) if isinstance(o, Outcome) and o.feasible else None
-    energy = (float(static_power_w(ev.acc)[0]), ev.acc.tech_node_nm)
-    return outcome_dict(o, model, params_total, peak_flops, times, energy)
+    if not isinstance(o, Outcome) or not o.feasible:
+        return outcome_dict(o, model, params_total, peak_flops)
+    return outcome_dict(o, model, params_total, peak_flops, ev.times(o.setting.microbatch, o.setting.tensor),
+                        ev.energy(o))
 
 
 def interleaved_memory_rows(p: Placement, chain: LayerChain, spec: PlacementSpec) -> list[dict[str, Any]]:

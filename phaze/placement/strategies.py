@@ -9,16 +9,29 @@ from __future__ import annotations
 
 from phaze.config.model import validate_tensor_width
 from phaze.config.parallelism import FixedStrategy
+from phaze.config.search import ENERGY_OBJECTIVES
 from phaze.placement.evaluate import DesignEvaluator, Outcome, pick_best
 from phaze.placement.result import Infeasible
 from phaze.placement.settings import Setting, literature_strategy, settings
 
 
-def evaluate_best(ev: DesignEvaluator) -> tuple[Outcome | None, list[Outcome], list[int]]:
-    """Every setting on greedy schedules; then the solver refines, best first, only the settings whose
-    placement on lower-bound schedules could still beat the best so far (the search's rule, DESIGN §8)."""
+def evaluate_best(ev: DesignEvaluator, objective: str = "throughput"
+                  ) -> tuple[Outcome | None, list[Outcome], list[int]]:
+    """The best setting by `search.objective`, each setting placed for throughput (as the search places pairs).
+
+    Throughput (and throughput per mm², the same order on one design): every setting on greedy schedules; then
+    the solver refines, best first, only the settings whose placement on lower-bound schedules could still beat
+    the best so far (the search's rule, DESIGN §8). The energy objectives: the throughput bound does not bound
+    samples per joule, so the solver refines every setting and the most samples per joule wins (ties: the
+    earliest setting in config order)."""
     all_settings, skipped = settings(ev.par, ev.model)
     outcomes = [ev.best(s) for s in all_settings]
+    if objective in ENERGY_OBJECTIVES:
+        if ev.solver.name != "greedy":
+            refined = [ev.refine(s) for s in all_settings]  # every setting, no short-circuit
+            if any(refined):
+                outcomes = [ev.best(s) for s in all_settings]
+        return _most_samples_per_j(ev, outcomes), outcomes, skipped
     if ev.solver.name != "greedy":
         upper = [ev.best(s, optimistic=True).throughput for s in all_settings]
         for i in sorted(range(len(all_settings)), key=lambda i: (-upper[i], i)):
@@ -30,6 +43,15 @@ def evaluate_best(ev: DesignEvaluator) -> tuple[Outcome | None, list[Outcome], l
                 outcomes = [ev.best(s) if (s.microbatch, s.tensor) == key else o
                             for s, o in zip(all_settings, outcomes, strict=True)]
     return pick_best(outcomes), outcomes, skipped
+
+
+def _most_samples_per_j(ev: DesignEvaluator, outcomes: list[Outcome]) -> Outcome | None:
+    best, best_score = None, 0.0
+    for o in outcomes:
+        energy = ev.energy(o)
+        if energy is not None and (best is None or energy.samples_per_j > best_score):
+            best, best_score = o, energy.samples_per_j
+    return best
 
 
 def evaluate_given(ev: DesignEvaluator, data: int, pipeline: int, tensor: int, microbatches: list[int],

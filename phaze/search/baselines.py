@@ -77,7 +77,7 @@ class Baselines:
         self.params_total = params_total
 
     def _entry(self, ev: DesignEvaluator, literature: bool) -> dict[str, Any]:
-        best, _, _ = evaluate_best(ev)
+        best, _, _ = evaluate_best(ev, self.search.objective)  # its best setting by the search's objective
         peak = float(ev.acc.peak_flops[0])
 
         def entry(o: Any) -> Any:

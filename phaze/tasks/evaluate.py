@@ -32,7 +32,7 @@ def run(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     def entry(outcome: Any) -> Any:
         return evaluated_entry(ev, outcome, model_cfg, model["params_total"], peak)
 
-    best, outcomes, skipped = evaluate_best(ev)
+    best, outcomes, skipped = evaluate_best(ev, str(cfg.search.objective))
     search_s = time.perf_counter() - start
     result: dict[str, Any] = {
         "task": "evaluate",
