@@ -89,9 +89,11 @@ def test_comparison_table_ranks_baselines_by_each_jobs_objective(tmp_path: Path)
     sweep = tmp_path / "sweep"
     _job(sweep, "0", "throughput", 32, 0.002, {"speedup": 1.25})
     _job(sweep, "1", "throughput_per_watt", 64, 0.004, {"speedup": 0.8, "objective_ratio": 1.9})
-    _job(sweep, "2", "energy_per_token", 80, 0.004, {"speedup": 0.7})  # a result.json without the ratio
+    # a result.json from before objective_ratio: the ratio from the two entries' samples per joule, 0.004 / 0.0025
+    _job(sweep, "2", "energy_per_token", 80, 0.004, {"speedup": 0.7, "best": {"throughput_samples_s": 140.0,
+                                                                              "throughput_per_watt": 0.0025}})
     table = write_comparison(sweep).read_text()  # type: ignore[union-attr]
     rows = [line.split(" | ") for line in table.splitlines() if line.startswith("| ") and "bert_large" in line]
     assert [r[3] for r in rows] == ["throughput", "throughput_per_watt", "energy_per_token"]
-    assert [r[8:11] for r in rows] == [["50.0", "0.002", "1.25"], ["50.0", "0.004", "1.90"], ["50.0", "0.004", "0.70"]]
+    assert [r[8:11] for r in rows] == [["50.0", "0.002", "1.25"], ["50.0", "0.004", "1.90"], ["50.0", "0.004", "1.60"]]
     assert all(r[-1] == "- |" for r in rows)  # spotlight_oracle: not in these results

@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from phaze.config.search import entry_score
+
 BASELINES = ("tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle")
 
 
@@ -35,10 +37,19 @@ def _throughput(entry: Any) -> str:
     return f"{entry['throughput_samples_s']:,.1f}" if isinstance(entry, dict) else "infeasible"
 
 
-def _ratio(entry: dict[str, Any], objective: str) -> str:
-    """The baseline column: phaze's best over the baseline by the job's objective (the throughput ratio
-    under `throughput`, and for a result.json from before the energy model)."""
-    ratio = entry.get("speedup") if objective == "throughput" else entry.get("objective_ratio", entry.get("speedup"))
+def _ratio(best: Any, entry: dict[str, Any], objective: str) -> str:
+    """The baseline column: phaze's best over the baseline by the job's objective: the throughput ratio under
+    `throughput`, else the entry's `objective_ratio`, or (a result.json written before it) the same ratio from the
+    two entries' figures; "-" where a side has no figure."""
+    if objective == "throughput":
+        ratio = entry.get("speedup")
+    elif entry.get("objective_ratio") is not None:
+        ratio = entry["objective_ratio"]
+    else:
+        b = entry.get("best")
+        ours = entry_score(best, objective) if isinstance(best, dict) else None
+        theirs = entry_score(b, objective, entry.get("area_mm2")) if isinstance(b, dict) else None
+        ratio = ours / theirs if ours and theirs else None
     return f"{ratio:.2f}" if ratio else "-"
 
 
@@ -59,7 +70,7 @@ def comparison_markdown(sweep_dir: Path) -> str:
             per_watt = f"{best['throughput_per_watt']:.4g}" if best.get("throughput_per_watt") is not None else "-"
         else:
             design, area, mfu, watts, per_watt = str(best), "-", "-", "-", "-"
-        ratios = [_ratio(r.get("baselines", {}).get(name, {}), objective) for name in BASELINES]
+        ratios = [_ratio(best, r.get("baselines", {}).get(name, {}), objective) for name in BASELINES]
         lines.append("| " + " | ".join([row["job"], r["model"]["name"], row["hbm"], objective, design, area,
                                          _throughput(best), mfu, watts, per_watt, *ratios]) + " |")
     return "\n".join(lines) + "\n"
