@@ -15,12 +15,12 @@ from conftest import run_cli
 from mlflow import MlflowClient
 from test_tracking_mlflow import DESIGN, N_ROWS, NAN_ROWS, make_cfg
 
-from phaze.config.search import entry_score
 from phaze.placement.energy import ENERGY_PARTS
 from phaze.report.energy_plot import energy_split_figure, energy_split_plot, energy_unit, joules_text
 from phaze.report.plots import pareto_figure, pareto_plot
 from phaze.search.pareto import pareto_front
 from phaze.search.results import ENERGY_COLUMNS, PART_COLUMNS
+from phaze.search.scores import entry_score
 from phaze.tasks.search import _plot
 from phaze.tracking import children
 from phaze.tracking.files import run_artifacts

@@ -3,11 +3,8 @@
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from phaze.config.errors import ConfigError
 
@@ -15,28 +12,6 @@ OBJECTIVES = ("throughput", "throughput_per_watt", "throughput_per_mm2", "energy
 ENERGY_OBJECTIVES = ("throughput_per_watt", "energy_per_token")  # both score samples per joule
 
 
-def entry_score(entry: Mapping[str, Any], objective: str, area_mm2: Any = None) -> float | None:
-    """A placed design's score under `objective` from its result.json entry (or a candidates-table row), as
-    phaze.search.objective.Objective.score ranks pairs: throughput; throughput over the area (`area_mm2`, else
-    the entry's); or samples per joule (the entry's `throughput_per_watt`) for both energy objectives. None if
-    the entry has no throughput or lacks the figure."""
-    thr = _positive(entry.get("throughput_samples_s"))
-    if thr is None:
-        return None
-    if objective == "throughput_per_mm2":
-        area = _positive(area_mm2 if area_mm2 is not None else entry.get("area_mm2"))
-        return thr / area if area else None
-    if objective in ENERGY_OBJECTIVES:
-        return _positive(entry.get("throughput_per_watt"))
-    return thr
-
-
-def _positive(value: Any) -> float | None:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    return x if math.isfinite(x) and x > 0 else None
 SHARD = re.compile(r"^(\d+)/(\d+)$")
 EXECUTORS = ("local", "ray")
 # host:port of a running cluster's GCS, ray://host:port (Ray Client), or "auto" (the cluster this machine joined)

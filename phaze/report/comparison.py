@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from phaze.config.search import entry_score
+from phaze.search.scores import objective_ratio
 
 BASELINES = ("tpuv4", "tpuv4_phaze", "spotlight", "spotlight_oracle")
 
@@ -46,10 +46,7 @@ def _ratio(best: Any, entry: dict[str, Any], objective: str) -> str:
     elif entry.get("objective_ratio") is not None:
         ratio = entry["objective_ratio"]
     else:
-        b = entry.get("best")
-        ours = entry_score(best, objective) if isinstance(best, dict) else None
-        theirs = entry_score(b, objective, entry.get("area_mm2")) if isinstance(b, dict) else None
-        ratio = ours / theirs if ours and theirs else None
+        ratio = objective_ratio(best, entry, objective)
     return f"{ratio:.2f}" if ratio else "-"
 
 

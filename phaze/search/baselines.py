@@ -23,13 +23,14 @@ from omegaconf import DictConfig
 from phaze.config import CONF_DIR
 from phaze.config.model import ModelConfig
 from phaze.config.parallelism import ParallelismConfig
-from phaze.config.search import SearchConfig, entry_score
+from phaze.config.search import SearchConfig
 from phaze.config.solver import SolverConfig
 from phaze.hardware import Accelerators
 from phaze.placement.evaluate import DesignEvaluator
 from phaze.placement.report import evaluated_entry
 from phaze.placement.strategies import evaluate_best, evaluate_literature_placement
 from phaze.schedule import NS_PER_S
+from phaze.search.scores import objective_ratio
 from phaze.search.space_times import SpaceTimes
 from phaze.search.spotlight import spotlight_oracle, spotlight_search
 
@@ -123,22 +124,7 @@ class Baselines:
 
 def speedup(best: Any, baseline: Any) -> float | None:
     """Throughput of the searched best over a baseline's best placement (None if either is infeasible)."""
-    if not isinstance(best, dict) or not isinstance(baseline, dict):
-        return None
-    b = baseline.get("best")
-    if not isinstance(b, dict) or not b.get("throughput_samples_s"):
-        return None
-    return best["throughput_samples_s"] / b["throughput_samples_s"]
-
-
-def objective_ratio(best: Any, baseline: Any, objective: str) -> float | None:
-    """The searched best's score over a baseline's under `search.objective` (phaze.config.search.entry_score):
-    how many times better phaze's design is by the measure it was searched for (for `energy_per_token`, the
-    baseline's joules per token over the best's). None if either is infeasible or lacks the figure."""
-    b = baseline.get("best") if isinstance(baseline, dict) else None
-    theirs = entry_score(b, objective, baseline.get("area_mm2")) if isinstance(b, dict) else None
-    ours = entry_score(best, objective) if isinstance(best, dict) else None
-    return None if ours is None or theirs is None else ours / theirs
+    return objective_ratio(best, baseline, "throughput")
 
 
 def baseline_over_power(baseline: Any, max_power_w: float | None) -> bool | None:
@@ -150,4 +136,4 @@ def baseline_over_power(baseline: Any, max_power_w: float | None) -> bool | None
     return bool(b["peak_power_w"] > max_power_w)
 
 
-__all__ = ["Baselines", "baseline_over_power", "fixed_design", "objective_ratio", "speedup"]
+__all__ = ["Baselines", "baseline_over_power", "fixed_design", "speedup"]

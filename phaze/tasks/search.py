@@ -24,11 +24,12 @@ from phaze.report.energy_plot import energy_entries, energy_split_plot
 from phaze.report.plots import pareto_plot
 from phaze.report.time_plot import time_split_plot
 from phaze.schedule import ScheduleCache
-from phaze.search.baselines import Baselines, baseline_over_power, objective_ratio, speedup
+from phaze.search.baselines import Baselines, baseline_over_power, speedup
 from phaze.search.job import CHUNK_CACHE_VERSION, SCHEDULES_DIR, run_search
 from phaze.search.objective import objective_value
 from phaze.search.pair import PairResult
 from phaze.search.results import best_row, candidates_table, pairs_frame, search_stats
+from phaze.search.scores import objective_ratio
 from phaze.search.summary import best_entry, best_time_split, candidate_mfu
 from phaze.tracking.files import config_hash, write_run_files
 

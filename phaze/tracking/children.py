@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
 
-from phaze.config.search import entry_score
+from phaze.search.scores import entry_score
 from phaze.tracking.labels import COLOR_TAG, baseline_name, candidate_name, run_color, variant_hbm
 from phaze.tracking.values import finite, log_metric_batches, log_values, start_run
 
