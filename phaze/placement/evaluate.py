@@ -8,7 +8,7 @@ and strategies a task asks for (the best of all, a given, literature or fixed on
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from phaze.config.model import ModelConfig
@@ -133,10 +133,15 @@ class DesignEvaluator:
         return Outcome(s, evaluate_literature(chain, spec, data, pipeline), chain, spec)
 
 
-def pick_best(outcomes: Iterable[Outcome]) -> Outcome | None:
-    """Highest throughput; ties keep the earliest setting in config order (deterministic)."""
+def pick_best(outcomes: Iterable[Outcome], score: Callable[[Outcome], float] | None = None) -> Outcome | None:
+    """The feasible outcome with the highest `score` (default: throughput); ties keep the earliest setting in
+    config order (deterministic)."""
     best: Outcome | None = None
+    best_score = 0.0
     for o in outcomes:
-        if o.feasible and (best is None or o.throughput > best.throughput):
-            best = o
+        if not o.feasible:
+            continue
+        value = o.throughput if score is None else score(o)
+        if best is None or value > best_score:
+            best, best_score = o, value
     return best

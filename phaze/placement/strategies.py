@@ -7,6 +7,8 @@ and in what order, and when the configured solver refines the greedy schedules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from phaze.config.model import validate_tensor_width
 from phaze.config.parallelism import FixedStrategy
 from phaze.config.search import ENERGY_OBJECTIVES
@@ -31,7 +33,7 @@ def evaluate_best(ev: DesignEvaluator, objective: str = "throughput"
             refined = [ev.refine(s) for s in all_settings]  # every setting, no short-circuit
             if any(refined):
                 outcomes = [ev.best(s) for s in all_settings]
-        return _most_samples_per_j(ev, outcomes), outcomes, skipped
+        return pick_best(outcomes, _samples_per_j(ev)), outcomes, skipped
     if ev.solver.name != "greedy":
         upper = [ev.best(s, optimistic=True).throughput for s in all_settings]
         for i in sorted(range(len(all_settings)), key=lambda i: (-upper[i], i)):
@@ -45,13 +47,12 @@ def evaluate_best(ev: DesignEvaluator, objective: str = "throughput"
     return pick_best(outcomes), outcomes, skipped
 
 
-def _most_samples_per_j(ev: DesignEvaluator, outcomes: list[Outcome]) -> Outcome | None:
-    best, best_score = None, 0.0
-    for o in outcomes:
+def _samples_per_j(ev: DesignEvaluator) -> Callable[[Outcome], float]:
+    def score(o: Outcome) -> float:
         energy = ev.energy(o)
-        if energy is not None and (best is None or energy.samples_per_j > best_score):
-            best, best_score = o, energy.samples_per_j
-    return best
+        return 0.0 if energy is None else energy.samples_per_j
+
+    return score
 
 
 def evaluate_given(ev: DesignEvaluator, data: int, pipeline: int, tensor: int, microbatches: list[int],
